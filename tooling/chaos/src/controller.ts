@@ -1,0 +1,156 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { startCluster, startFaultProxy, startRedis, startReplicaSet } from '@x/testkit';
+import { evaluate, type Figures } from './invariants';
+import type { LockInterval, WorkerConfig, WorkerMessage, WorkerSummary } from './protocol';
+import type { FaultTargets, Scenario } from './scenarios';
+
+/** Options for one scenario run. */
+export interface RunOptions {
+  /** Worker processes. @default 3 */
+  workers?: number;
+  /** Concurrent cache loops per worker. @default 8 */
+  cacheLoops?: number;
+  /** Hybrid client deadline. @default 250 */
+  operationTimeoutMs?: number;
+}
+
+/** The outcome of one scenario. */
+export interface ScenarioResult {
+  scenario: string;
+  figures: Figures;
+  violations: string[];
+  timeline: string[];
+}
+
+const workerFile = fileURLToPath(new URL('./worker.ts', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
+
+/** Starts the topology, and what the workers should use to reach it (as @x/config env vars). */
+async function topology(
+  scenario: Scenario,
+): Promise<{ targets: FaultTargets; env: Record<string, string> }> {
+  if (scenario.topology === 'sentinel') {
+    const replicaSet = await startReplicaSet({ replicas: 1, sentinels: 3 });
+    return {
+      targets: { replicaSet },
+      env: {
+        REDIS_SENTINELS: replicaSet.sentinelAddresses.map((a) => `${a.host}:${a.port}`).join(','),
+        REDIS_SENTINEL_NAME: replicaSet.masterName,
+      },
+    };
+  }
+  if (scenario.topology === 'cluster') {
+    const cluster = await startCluster({ masters: 3, replicasPerMaster: 1 });
+    return {
+      targets: { cluster },
+      env: {
+        REDIS_CLUSTER_MODE: 'true',
+        REDIS_CLUSTER_NODES: cluster.startupNodes.map((n) => `${n.host}:${n.port}`).join(','),
+      },
+    };
+  }
+  // Persistence on (fsync always), so a SIGKILL + restart keeps locks' fencing counters and
+  // sessions: the invariants are about the packages, not about an empty restart.
+  const redis = await startRedis({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
+  const proxy = await startFaultProxy({ target: redis });
+  return { targets: { redis, proxy }, env: { REDIS_URL: proxy.url } };
+}
+
+function spawnWorker(config: WorkerConfig): ChildProcess {
+  return fork(workerFile, [], {
+    cwd: repoRoot,
+    execArgv: ['--import', 'tsx', '--conditions=@x/source', '--expose-gc'],
+    env: { ...process.env, CHAOS_WORKER: JSON.stringify(config) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+}
+
+/** Runs one scenario end to end and evaluates every invariant. Stops everything it started. */
+export async function runScenario(
+  scenario: Scenario,
+  options: RunOptions = {},
+): Promise<ScenarioResult> {
+  const { workers = 3, cacheLoops = 8, operationTimeoutMs = 250 } = options;
+  const { targets, env } = await topology(scenario);
+  const timeline: string[] = [];
+  const intervals: LockInterval[] = [];
+  const summaries: WorkerSummary[] = [];
+  const crashes: string[] = [];
+  const children: ChildProcess[] = [];
+  try {
+    const ready: Promise<void>[] = [];
+    const done: Promise<void>[] = [];
+    for (let id = 0; id < workers; id++) {
+      const child = spawnWorker({
+        id,
+        redisEnv: env,
+        durationMs: scenario.durationMs,
+        cacheLoops,
+        operationTimeoutMs,
+        lock: { key: 'chaos:job', ttlMs: 1_000, holdMs: 15 },
+        rateLimit: { key: 'chaos:rl', limit: 60, windowMs: 1_000, instances: workers },
+      });
+      children.push(child);
+      ready.push(
+        new Promise((resolve, reject) => {
+          child.on('message', (m: WorkerMessage) => {
+            if (m.type === 'ready') resolve();
+            else if (m.type === 'lock') intervals.push(m.interval);
+            else if (m.type === 'summary') summaries.push(m.summary);
+          });
+          child.once('exit', (code) => reject(new Error(`worker ${id} exited early (${code})`)));
+        }),
+      );
+      done.push(
+        new Promise((resolve) => {
+          child.once('exit', (code, signal) => {
+            if (code !== 0) crashes.push(`worker ${id} exited with ${code ?? signal}`);
+            resolve();
+          });
+        }),
+      );
+    }
+    await Promise.all(ready);
+    const start = Date.now();
+    for (const child of children) child.send({ type: 'go' });
+    const faultTimes: number[] = [];
+    const healTimes: number[] = [];
+    for (const step of scenario.steps) {
+      const wait = start + step.atMs - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      await step.run(targets);
+      const at = Date.now();
+      if (step.kind === 'fault') faultTimes.push(at);
+      if (step.kind === 'heal') healTimes.push(at);
+      timeline.push(`${((at - start) / 1000).toFixed(2)} s ${step.label}`);
+    }
+    const exited = await Promise.race([
+      Promise.all(done).then(() => true),
+      new Promise<false>((r) => setTimeout(() => r(false), scenario.durationMs + 30_000)),
+    ]);
+    if (!exited) {
+      crashes.push(
+        summaries.length === workers
+          ? 'a worker did not exit after closing every client (a timer or socket was left open)'
+          : 'workers did not finish within 30 s after the scenario ended',
+      );
+    }
+    const { figures, violations } = evaluate({
+      scenario,
+      summaries,
+      intervals,
+      crashes,
+      faultTimes,
+      healTimes,
+      operationTimeoutMs,
+      workers,
+    });
+    return { scenario: scenario.name, figures, violations, timeline };
+  } finally {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    await Promise.allSettled(
+      Object.values(targets).map((t) => (t as { stop?: () => Promise<void> }).stop?.()),
+    );
+  }
+}

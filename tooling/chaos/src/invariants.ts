@@ -1,0 +1,187 @@
+import type { LockInterval, WorkerSummary } from './protocol';
+import type { Scenario } from './scenarios';
+
+/** The stated bound on heap growth over a scenario (after GC, end vs start). */
+export const HEAP_FACTOR = 3;
+/** Margin on top of the deadline that a cache call may take (timer and scheduling slack). */
+export const DEADLINE_MARGIN_MS = 50;
+
+/** The figures of one scenario, one table row. */
+export interface Figures {
+  crashes: number;
+  unhandled: number;
+  cacheOps: number;
+  cacheFailures: number;
+  cacheMaxMs: number;
+  cacheOverDeadline: number;
+  lockHolds: number;
+  lockOverlaps: number;
+  lockTokensMonotonic: boolean;
+  lockUnavailable: number;
+  rateMaxRedisWindow: number;
+  rateLimit: number;
+  rateMaxLocalWindow: number;
+  rateLocalBound: number;
+  sessionOk: number;
+  sessionFailClosed: number;
+  sessionBad: number;
+  sessionIntact: string;
+  heapFactor: number;
+  failoverMs: number | undefined;
+  recoveryMs: number | undefined;
+}
+
+/** What the controller hands to {@link evaluate}. */
+export interface Observations {
+  scenario: Scenario;
+  summaries: WorkerSummary[];
+  intervals: LockInterval[];
+  crashes: string[];
+  faultTimes: number[];
+  healTimes: number[];
+  operationTimeoutMs: number;
+  workers: number;
+  rateLimit?: number;
+}
+
+function lockChecks(intervals: LockInterval[]): { overlaps: number; monotonic: boolean } {
+  const sorted = [...intervals].sort((a, b) => a.enter - b.enter);
+  let overlaps = 0;
+  let monotonic = true;
+  let latestExit = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < sorted.length; i++) {
+    const cur = sorted[i]!;
+    if (cur.enter < latestExit) overlaps++;
+    latestExit = Math.max(latestExit, cur.exit);
+    if (i > 0 && cur.token <= sorted[i - 1]!.token) monotonic = false;
+  }
+  return { overlaps, monotonic };
+}
+
+function firstAfter(times: number[], after: number): number | undefined {
+  return times.filter((t) => t >= after).sort((a, b) => a - b)[0];
+}
+
+/** Computes the figures and lists every invariant that broke. */
+export function evaluate(o: Observations): { figures: Figures; violations: string[] } {
+  const v: string[] = [];
+  const sum = (f: (s: WorkerSummary) => number) =>
+    o.summaries.reduce((acc, s) => acc + (Number(f(s)) || 0), 0);
+  const max = (f: (s: WorkerSummary) => number) =>
+    o.summaries.reduce((acc, s) => Math.max(acc, Number(f(s)) || 0), 0);
+
+  const missing = o.workers - o.summaries.filter((s) => s.cache).length;
+  const crashes = o.crashes.length + missing;
+  const unhandled = o.summaries.reduce((acc, s) => acc + (s.unhandled?.length ?? 0), 0);
+  if (crashes) v.push(`crashes: ${o.crashes.join('; ') || `${missing} worker(s) sent no summary`}`);
+  if (unhandled)
+    v.push(
+      `unhandled: ${o.summaries
+        .flatMap((s) => s.unhandled ?? [])
+        .slice(0, 3)
+        .join(' | ')}`,
+    );
+
+  const ok = o.summaries.filter((s) => s.cache);
+  const cacheFailures = sum((s) => s.cache.failures);
+  const cacheOverDeadline = sum((s) => s.cache.overDeadline);
+  if (cacheFailures)
+    v.push(
+      `cache failures: ${ok
+        .flatMap((s) => s.cache.errors)
+        .slice(0, 3)
+        .join(' | ')}`,
+    );
+  if (cacheOverDeadline)
+    v.push(`${cacheOverDeadline} cache call(s) over deadline + ${DEADLINE_MARGIN_MS} ms`);
+
+  const { overlaps, monotonic } = lockChecks(o.intervals);
+  if (overlaps) v.push(`${overlaps} overlapping lock hold(s)`);
+  if (!monotonic) v.push('fencing tokens did not strictly increase');
+  const lockErrors = ok.flatMap((s) => s.lock.errors);
+  if (lockErrors.length) v.push(`unexpected lock errors: ${lockErrors.slice(0, 3).join(' | ')}`);
+
+  const limit = o.rateLimit ?? 60;
+  let maxRedis = 0;
+  let maxLocal = 0;
+  const redisWindows = new Map<number, number>();
+  for (const s of ok) {
+    for (const [source, resetAt, admitted] of s.rate.windows) {
+      if (source === 'redis')
+        redisWindows.set(resetAt, (redisWindows.get(resetAt) ?? 0) + admitted);
+      if (source === 'local') maxLocal = Math.max(maxLocal, admitted);
+    }
+  }
+  for (const n of redisWindows.values()) maxRedis = Math.max(maxRedis, n);
+  const localBound = max((s) => s.rate.localLimit) || Math.ceil(limit / o.workers);
+  if (maxRedis > limit)
+    v.push(`rate limit: ${maxRedis} admitted in one Redis window (limit ${limit})`);
+  if (maxLocal > localBound)
+    v.push(`rate limit: ${maxLocal} admitted in one local window (bound ${localBound})`);
+  const rateErrors = ok.flatMap((s) => s.rate.errors);
+  if (rateErrors.length) v.push(`rate limit errors: ${rateErrors.slice(0, 3).join(' | ')}`);
+
+  const sessionBad =
+    sum((s) => s.session.wrongData) + ok.reduce((a, s) => a + s.session.errors.length, 0);
+  if (sessionBad)
+    v.push(
+      `sessions: ${
+        ok
+          .flatMap((s) => s.session.errors)
+          .slice(0, 3)
+          .join(' | ') || 'wrong data'
+      }`,
+    );
+  const intact = sum((s) => s.session.intact);
+  const checked = sum((s) => s.session.checked);
+  if (intact < checked) v.push(`sessions: only ${intact}/${checked} intact after the run`);
+
+  const heapFactor = ok.reduce(
+    (acc, s) => Math.max(acc, s.heap.before > 0 ? s.heap.after / s.heap.before : 0),
+    0,
+  );
+  if (heapFactor > HEAP_FACTOR)
+    v.push(`heap grew ${heapFactor.toFixed(2)}× (bound ${HEAP_FACTOR}×)`);
+
+  let failoverMs: number | undefined;
+  let recoveryMs: number | undefined;
+  if (o.scenario.outage) {
+    const fault = o.faultTimes[0];
+    const heal = o.healTimes[0];
+    for (const s of ok) {
+      const f = fault === undefined ? undefined : firstAfter(s.failovers, fault - 50);
+      const r = heal === undefined ? undefined : firstAfter(s.recoveries, heal);
+      if (f === undefined || fault === undefined) v.push(`worker ${s.id} never failed over`);
+      else failoverMs = Math.max(failoverMs ?? 0, f - fault);
+      if (r === undefined || heal === undefined) v.push(`worker ${s.id} never recovered`);
+      else recoveryMs = Math.max(recoveryMs ?? 0, r - heal);
+    }
+  }
+
+  return {
+    figures: {
+      crashes,
+      unhandled,
+      cacheOps: sum((s) => s.cache.ops),
+      cacheFailures,
+      cacheMaxMs: Math.round(max((s) => s.cache.maxLatencyMs)),
+      cacheOverDeadline,
+      lockHolds: o.intervals.length,
+      lockOverlaps: overlaps,
+      lockTokensMonotonic: monotonic,
+      lockUnavailable: sum((s) => s.lock.unavailable),
+      rateMaxRedisWindow: maxRedis,
+      rateLimit: limit,
+      rateMaxLocalWindow: maxLocal,
+      rateLocalBound: localBound,
+      sessionOk: sum((s) => s.session.ok),
+      sessionFailClosed: sum((s) => s.session.unavailable),
+      sessionBad,
+      sessionIntact: `${intact}/${checked}`,
+      heapFactor: Number(heapFactor.toFixed(2)),
+      failoverMs,
+      recoveryMs,
+    },
+    violations: v,
+  };
+}

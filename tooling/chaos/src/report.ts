@@ -1,0 +1,51 @@
+import type { ScenarioResult } from './controller';
+
+const ms = (n: number | undefined) => (n === undefined ? '—' : `${n} ms`);
+
+/** One Markdown table with a row per scenario, then the broken invariants (if any). */
+export function formatReport(results: ScenarioResult[]): string {
+  const head = [
+    'scenario',
+    'crashes / unhandled',
+    'cache ops',
+    'cache failed',
+    'cache max',
+    'over deadline',
+    'lock holds',
+    'lock overlaps',
+    'tokens ↑',
+    'rate max/window (redis ≤ limit)',
+    'rate max/window (local ≤ bound)',
+    'sessions ok / fail-closed / bad',
+    'sessions intact',
+    'heap ×',
+    'failover',
+    'recovery',
+    'invariants',
+  ];
+  const rows = results.map(({ scenario, figures: f, violations }) => [
+    scenario,
+    `${f.crashes} / ${f.unhandled}`,
+    String(f.cacheOps),
+    String(f.cacheFailures),
+    ms(f.cacheMaxMs),
+    String(f.cacheOverDeadline),
+    String(f.lockHolds),
+    String(f.lockOverlaps),
+    f.lockTokensMonotonic ? 'yes' : 'NO',
+    `${f.rateMaxRedisWindow} ≤ ${f.rateLimit}`,
+    `${f.rateMaxLocalWindow} ≤ ${f.rateLocalBound}`,
+    `${f.sessionOk} / ${f.sessionFailClosed} / ${f.sessionBad}`,
+    f.sessionIntact,
+    String(f.heapFactor),
+    ms(f.failoverMs),
+    ms(f.recoveryMs),
+    violations.length ? `BROKEN (${violations.length})` : 'held',
+  ]);
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  const out = [line(head), line(head.map(() => '---')), ...rows.map(line)];
+  for (const r of results) {
+    for (const violation of r.violations) out.push(`- ${r.scenario}: ${violation}`);
+  }
+  return out.join('\n');
+}
