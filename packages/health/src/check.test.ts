@@ -1,0 +1,212 @@
+import { execFile } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { startRedis } from '@x/testkit';
+import { describe, expect, it } from 'vitest';
+import { type CheckReport, runCheck } from './check.js';
+
+const PASSWORD = 'pa55:w/rd%secret';
+const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url));
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--conditions=@x/source', '--import', 'tsx', CLI, ...args],
+      { timeout: 15_000, env: { ...process.env, REDIS_URL: '' } },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr });
+      },
+    );
+  });
+}
+
+describe('runCheck', () => {
+  it('reports a usable server with version, latency, stats and the maxmemory advice', async () => {
+    const redis = await startRedis();
+    const { exitCode, report, output } = await runCheck(redis.url, { timeoutMs: 1_000, pings: 3 });
+    expect(exitCode).toBe(0);
+    expect(report.ok).toBe(true);
+    expect(report.server?.version).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(report.server).toMatchObject({ mode: 'standalone', role: 'master' });
+    expect(report.server).not.toHaveProperty('raw');
+    expect(report.latency?.samples).toBe(3);
+    expect(report.latency?.min).toBeGreaterThan(0);
+    expect(report.latency!.min).toBeLessThanOrEqual(report.latency!.p50);
+    expect(report.latency!.p50).toBeLessThanOrEqual(report.latency!.max);
+    expect(report.rdbSaveSchedule).toBe(''); // the test kit disables RDB saves
+    const codes = report.advice.map((a) => a.code);
+    expect(codes).toEqual(['no-maxmemory', 'no-persistence', 'no-replicas', 'no-auth']);
+    expect(report.advice[0]?.level).toBe('warn');
+    expect(output).toMatch(
+      new RegExp(
+        `^OK redis://127\\.0\\.0\\.1:${redis.port}: Redis ${report.server!.version}, standalone, master`,
+      ),
+    );
+    expect(output).toContain('WARN maxmemory is not set');
+    expect(output).toMatch(/latency +min [\d.]+ ms, p50 [\d.]+ ms, max [\d.]+ ms \(3 PINGs\)/);
+  });
+
+  it('a cache with an evicting maxmemory gets no maxmemory advice; noeviction gets a warning', async () => {
+    const lru = await startRedis({
+      args: ['--maxmemory', '50mb', '--maxmemory-policy', 'allkeys-lru'],
+    });
+    const good = await runCheck(lru.url, { timeoutMs: 1_000 });
+    expect(good.exitCode).toBe(0);
+    expect(good.report.server?.maxmemory).toMatchObject({
+      bytes: 50 * 1024 * 1024,
+      policy: 'allkeys-lru',
+    });
+    expect(good.report.advice.map((a) => a.code)).not.toContain('no-maxmemory');
+    expect(good.report.advice.map((a) => a.code)).not.toContain('no-eviction');
+    expect(good.output).toContain('maxmemory 50.00M, policy allkeys-lru');
+
+    const noev = await startRedis({ args: ['--maxmemory', '50mb'] });
+    const bad = await runCheck(noev.url, { timeoutMs: 1_000 });
+    expect(bad.report.advice.find((a) => a.code === 'no-eviction')).toMatchObject({
+      level: 'warn',
+    });
+    // As a store (sessions...), eviction is not wanted; persistence is.
+    const store = await runCheck(noev.url, { timeoutMs: 1_000, usage: 'store' });
+    expect(store.report.advice.map((a) => a.code)).not.toContain('no-eviction');
+    expect(store.report.advice.find((a) => a.code === 'no-persistence')).toMatchObject({
+      level: 'warn',
+    });
+  });
+
+  it('authenticates with the URL password and never prints it', async () => {
+    const redis = await startRedis({ password: PASSWORD });
+    const ok = await runCheck(redis.url, { timeoutMs: 1_000 });
+    expect(ok.exitCode).toBe(0);
+    expect(ok.report.advice.map((a) => a.code)).not.toContain('no-auth');
+    expect(ok.report.url).toBe(`redis://:***@127.0.0.1:${redis.port}`);
+    expect(ok.output).not.toContain(PASSWORD);
+    expect(ok.output).not.toContain(encodeURIComponent(PASSWORD));
+    const json = await runCheck(redis.url, { timeoutMs: 1_000, json: true });
+    expect(json.output).not.toContain(encodeURIComponent(PASSWORD));
+    expect((JSON.parse(json.output) as CheckReport).ok).toBe(true);
+  });
+
+  it('fails with a one-line auth reason on a wrong or missing password, without the password', async () => {
+    const redis = await startRedis({ password: PASSWORD });
+    const wrong = `redis://:${encodeURIComponent('not-the-pass')}@127.0.0.1:${redis.port}`;
+    const bad = await runCheck(wrong, { timeoutMs: 1_000 });
+    expect(bad.exitCode).toBe(1);
+    expect(bad.report.failure?.code).toBe('auth');
+    expect(bad.output).toBe(
+      `FAIL redis://:***@127.0.0.1:${redis.port}: authentication failed at 127.0.0.1:${redis.port}: wrong user name or password`,
+    );
+    expect(bad.output).not.toContain('not-the-pass');
+
+    const missing = await runCheck(`redis://127.0.0.1:${redis.port}`, { timeoutMs: 1_000 });
+    expect(missing.exitCode).toBe(1);
+    expect(missing.report.failure).toMatchObject({ code: 'auth' });
+    expect(missing.output).toMatch(/authentication required/);
+  });
+
+  it('fails fast when nothing listens, and at the deadline when the server is frozen', async () => {
+    const port = await freePort();
+    const started = performance.now();
+    const refused = await runCheck(`redis://127.0.0.1:${port}`, { timeoutMs: 1_000 });
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.report.failure).toEqual({
+      code: 'refused',
+      message: `connection refused by 127.0.0.1:${port}`,
+    });
+    expect(refused.output.split('\n')).toHaveLength(1);
+
+    const redis = await startRedis();
+    await redis.freeze();
+    const t0 = performance.now();
+    const frozen = await runCheck(redis.url, { timeoutMs: 200 });
+    const elapsed = performance.now() - t0;
+    expect(frozen.exitCode).toBe(1);
+    expect(frozen.report.failure).toEqual({
+      code: 'timeout',
+      message: `no answer from 127.0.0.1:${redis.port} within 200 ms`,
+    });
+    expect(elapsed).toBeGreaterThanOrEqual(190);
+    expect(elapsed).toBeLessThan(600);
+    await redis.resume();
+  });
+
+  it('rejects what is not a Redis URL without echoing it, and bad options', async () => {
+    const secretish = 'http://user:hunter2@example.com';
+    const res = await runCheck(secretish);
+    expect(res.exitCode).toBe(2);
+    expect(res.report.failure?.code).toBe('usage');
+    expect(res.output).not.toContain('hunter2');
+    const junk = await runCheck('not a url hunter2');
+    expect(junk.exitCode).toBe(2);
+    expect(junk.output).toBe('FAIL (invalid URL): expected a redis:// or rediss:// URL');
+    await expect(runCheck('redis://127.0.0.1:1', { timeoutMs: 0 })).rejects.toMatchObject({
+      code: 'E_HEALTH_OPTIONS',
+      field: 'timeoutMs',
+    });
+    await expect(runCheck('redis://127.0.0.1:1', { pings: 0 })).rejects.toMatchObject({
+      field: 'pings',
+    });
+  });
+
+  it('advises against a replica as the write endpoint', async () => {
+    const primary = await startRedis();
+    const replica = await startRedis({ args: ['--replicaof', '127.0.0.1', String(primary.port)] });
+    const res = await runCheck(replica.url, { timeoutMs: 1_000 });
+    expect(res.exitCode).toBe(0);
+    expect(res.report.server?.role).toBe('replica');
+    expect(res.report.advice[0]).toMatchObject({ level: 'warn', code: 'replica' });
+    expect(res.output).toContain(`replica of 127.0.0.1:${primary.port}`);
+  });
+});
+
+describe('x-redis-check (child process)', () => {
+  it('exits 0 and prints the version and the maxmemory advice', async () => {
+    const redis = await startRedis();
+    const { code, stdout } = await runCli([redis.url, '--timeout', '1000']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^OK redis:\/\/127\.0\.0\.1:\d+: Redis \d+\.\d+\.\d+/);
+    expect(stdout).toContain('maxmemory is not set');
+  });
+
+  it('exits 1 on a wrong password with a one-line reason and no password; --json works', async () => {
+    const redis = await startRedis({ password: PASSWORD });
+    const url = `redis://:wrong-${encodeURIComponent(PASSWORD)}@127.0.0.1:${redis.port}`;
+    const text = await runCli([url, '--timeout', '1000']);
+    expect(text.code).toBe(1);
+    expect(text.stdout).toBe('');
+    expect(text.stderr.trim().split('\n')).toHaveLength(1);
+    expect(text.stderr).toMatch(/^FAIL .*authentication failed/);
+    expect(text.stderr + text.stdout).not.toContain(encodeURIComponent(PASSWORD));
+    expect(text.stderr + text.stdout).not.toContain(PASSWORD);
+
+    const json = await runCli([url, '--json']);
+    expect(json.code).toBe(1);
+    const report = JSON.parse(json.stdout) as CheckReport;
+    expect(report).toMatchObject({ ok: false, failure: { code: 'auth' } });
+    expect(json.stdout).not.toContain(encodeURIComponent(PASSWORD));
+  });
+
+  it('exits non-zero when nothing listens, and 2 on bad usage', async () => {
+    const port = await freePort();
+    const refused = await runCli([`redis://127.0.0.1:${port}`, '--timeout', '500']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trim()).toBe(
+      `FAIL redis://127.0.0.1:${port}: connection refused by 127.0.0.1:${port}`,
+    );
+    const usage = await runCli(['--timeout', 'soon', `redis://127.0.0.1:${port}`]);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/^x-redis-check: --timeout expects a whole number, got "soon"/);
+    const none = await runCli([]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/expected one Redis URL/);
+  });
+});
