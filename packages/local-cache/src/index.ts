@@ -1,0 +1,11 @@
+export type { LocalCacheErrorCode, LocalCacheErrorOptions } from './errors.js';
+export { isLocalCacheError, LocalCacheError } from './errors.js';
+export type {
+  LocalCache,
+  LocalCacheOptions,
+  LocalCacheStats,
+  SetOptions,
+  TtlOptions,
+  ValueType,
+} from './local-cache.js';
+export { createLocalCache } from './local-cache.js';
