@@ -1,0 +1,195 @@
+import { createLocalCache, type LocalCache } from '@x/local-cache';
+import {
+  CREATE,
+  DESTROY,
+  DESTROY_MANY,
+  LIST,
+  READ,
+  ROTATE,
+  type Script,
+  TOUCH,
+  UPDATE,
+  XDESTROY,
+  XSET,
+} from './scripts.js';
+
+/**
+ * The in-process stand-in used while Redis is unavailable (opt-in `fallback: 'memory'`): the same
+ * operations as the Lua scripts, with the same replies, on `@x/local-cache`. Sessions written here
+ * live in this process only and are not copied to Redis when it comes back.
+ */
+export class MemoryBackend {
+  readonly #cache: LocalCache;
+  // Keys of express-session records, so `all/length/clear` can enumerate them; swept when large.
+  readonly #xkeys = new Set<string>();
+  readonly #maxKeys: number;
+
+  constructor(maxEntries: number) {
+    this.#cache = createLocalCache({ maxEntries, janitorIntervalMs: 60_000 });
+    this.#maxKeys = maxEntries;
+  }
+
+  close(): void {
+    this.#cache.close();
+  }
+
+  run(script: Script, keys: string[], args: (string | number)[]): unknown {
+    const c = this.#cache;
+    const now = Date.now();
+    const a = args.map(String);
+    switch (script) {
+      case CREATE: {
+        const [rec, idx] = keys as [string, string];
+        if (c.exists(rec) === 1) return -1;
+        const idle = Number(a[1]);
+        const abs = Number(a[2]);
+        const hard = abs > 0 ? now + abs : 0;
+        let exp = now + idle;
+        if (hard > 0 && hard < exp) exp = hard;
+        const record: Record<string, string> = {
+          'm:u': a[0] as string,
+          'm:c': String(now),
+          'm:a': String(hard),
+        };
+        for (let i = 4; i < a.length; i += 2) record[a[i] as string] = a[i + 1] as string;
+        c.hset(rec, record);
+        c.expire(rec, exp - now);
+        c.hset(idx, a[3] as string, String(exp));
+        this.#prune(idx, now);
+        return [now, exp, hard];
+      }
+      case READ: {
+        const [rec] = keys as [string];
+        const h = c.hgetall(rec);
+        const flat = Object.entries(h).flat();
+        if (flat.length === 0) return null;
+        return [flat, c.ttl(rec), now];
+      }
+      case UPDATE: {
+        const [rec] = keys as [string];
+        if (c.exists(rec) === 0) return 0;
+        const n = Number(a[0]);
+        for (let i = 1; i < n; i += 2) c.hset(rec, a[i] as string, a[i + 1] as string);
+        const dels = a.slice(n + 1);
+        if (dels.length > 0) c.hdel(rec, ...dels);
+        return 1;
+      }
+      case TOUCH: {
+        const [rec, idx] = keys as [string, string];
+        if (c.hget(rec, 'm:u') !== a[0]) return 0;
+        const hard = Number(c.hget(rec, 'm:a'));
+        let exp = now + Number(a[2]);
+        if (hard > 0 && hard < exp) exp = hard;
+        if (exp <= now) {
+          c.del(rec);
+          c.hdel(idx, a[1] as string);
+          this.#prune(idx, now);
+          return 0;
+        }
+        c.expire(rec, exp - now);
+        c.hset(idx, a[1] as string, String(exp));
+        this.#prune(idx, now);
+        return exp;
+      }
+      case DESTROY: {
+        const [rec, idx] = keys as [string, string];
+        let gone = 0;
+        if (c.hget(rec, 'm:u') === a[0]) gone = c.del(rec);
+        c.hdel(idx, a[1] as string);
+        this.#prune(idx, now);
+        return gone;
+      }
+      case ROTATE: {
+        const [oldRec, newRec, idx] = keys as [string, string, string];
+        if (c.hget(oldRec, 'm:u') !== a[0]) return 0;
+        if (c.exists(newRec) === 1) return -1;
+        const ttl = c.ttl(oldRec);
+        const record = c.hgetall(oldRec);
+        c.del(oldRec);
+        c.hset(newRec, record);
+        if (ttl > 0) c.expire(newRec, ttl);
+        c.hdel(idx, a[1] as string);
+        const exp = now + Math.max(ttl, 0);
+        c.hset(idx, a[2] as string, String(exp));
+        this.#prune(idx, now);
+        return exp;
+      }
+      case LIST: {
+        const [idx] = keys as [string];
+        this.#prune(idx, now);
+        return Object.entries(c.hgetall(idx))
+          .sort((x, y) => Number(x[1]) - Number(y[1]))
+          .flat();
+      }
+      case DESTROY_MANY: {
+        const [idx, ...recs] = keys as [string, ...string[]];
+        const sep = a.indexOf('', 1);
+        const ids = a.slice(1, sep);
+        const keep = new Set(a.slice(sep + 1));
+        let destroyed = 0;
+        recs.forEach((rec, i) => {
+          const id = ids[i] as string;
+          if (keep.has(id)) return;
+          if (c.hget(rec, 'm:u') === a[0]) destroyed += c.del(rec);
+          c.hdel(idx, id);
+        });
+        this.#prune(idx, now);
+        const remaining = Object.keys(c.hgetall(idx)).filter((id) => !keep.has(id)).length;
+        return [destroyed, remaining];
+      }
+      case XSET: {
+        const [rec, tomb] = keys as [string, string];
+        if (c.exists(tomb) === 1) return 0;
+        c.set(rec, a[0] as string, { ttl: Math.max(1, Math.ceil(Number(a[1]))) });
+        this.#xkeys.add(rec);
+        if (this.#xkeys.size > this.#maxKeys) this.#sweep();
+        return 1;
+      }
+      case XDESTROY: {
+        const [rec, tomb] = keys as [string, string];
+        const ttl = c.ttl(rec);
+        const gone = c.del(rec);
+        this.#xkeys.delete(rec);
+        c.set(tomb, '1', { ttl: Math.max(ttl, Number(a[0]), 1) });
+        return gone;
+      }
+      default:
+        throw new Error('unknown script');
+    }
+  }
+
+  get(key: string): string | null {
+    return this.#cache.get(key);
+  }
+
+  pexpire(key: string, ms: number): number {
+    return this.#cache.expire(key, ms) ? 1 : 0;
+  }
+
+  /** Keys of express-session records held now. */
+  xkeys(): string[] {
+    this.#sweep();
+    return [...this.#xkeys];
+  }
+
+  del(keys: string[]): number {
+    for (const key of keys) this.#xkeys.delete(key);
+    return keys.length === 0 ? 0 : this.#cache.del(...keys);
+  }
+
+  #sweep(): void {
+    for (const key of this.#xkeys) if (this.#cache.exists(key) === 0) this.#xkeys.delete(key);
+  }
+
+  #prune(idx: string, now: number): void {
+    const c = this.#cache;
+    let max = 0;
+    for (const [id, score] of Object.entries(c.hgetall(idx))) {
+      const exp = Number(score);
+      if (exp <= now) c.hdel(idx, id);
+      else if (exp > max) max = exp;
+    }
+    if (max === 0) c.del(idx);
+    else c.expire(idx, max - now);
+  }
+}
