@@ -1,0 +1,199 @@
+import { startFaultProxy, startRedis, waitFor } from '@x/testkit';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isRateLimitUnavailableError } from './errors.js';
+import { createRateLimiter, type RateLimiter, type RateLimitSourceChange } from './rate-limiter.js';
+
+const limiters: RateLimiter[] = [];
+const clients: Redis[] = [];
+
+afterAll(async () => {
+  await Promise.all(limiters.map((l) => l.close()));
+  for (const c of clients) c.disconnect();
+});
+
+function track(l: RateLimiter): RateLimiter {
+  limiters.push(l);
+  return l;
+}
+
+describe('fallback', () => {
+  it("Redis killed -> 'local' (limit divided by instances) -> Redis back by itself", async () => {
+    const redis = await startRedis();
+    const changes: RateLimitSourceChange[] = [];
+    const rl = track(
+      createRateLimiter({
+        redis: redis.url,
+        algorithm: 'fixed-window',
+        limit: 4,
+        windowMs: 600_000,
+        instances: 2,
+        timeoutMs: 200,
+        breaker: { maxFailures: 1, resetTimeout: 150, successThreshold: 1 },
+        onSourceChange: (change) => changes.push(change),
+      }),
+    );
+    expect(await rl.consume('a')).toMatchObject({ allowed: true, remaining: 3, source: 'redis' });
+
+    await redis.kill();
+    const during = [];
+    for (let i = 0; i < 3; i++) during.push(await rl.consume('a'));
+    expect(during.map((r) => [r.allowed, r.remaining, r.limit, r.source])).toEqual([
+      [true, 1, 2, 'local'],
+      [true, 0, 2, 'local'],
+      [false, 0, 2, 'local'],
+    ]);
+    expect(rl.source).toBe('local');
+    expect(changes.map((c) => `${c.from}->${c.to}`)).toEqual(['redis->local']);
+    expect(changes[0]!.error).toBeDefined();
+    await expect(rl.reset('a')).rejects.toSatisfy(isRateLimitUnavailableError);
+
+    // Restarted empty: the script cache is gone too (NOSCRIPT is handled transparently).
+    await redis.restart();
+    const back = await waitFor(
+      'decisions from Redis again',
+      async () => {
+        const r = await rl.consume('a');
+        return r.source === 'redis' ? r : undefined;
+      },
+      { timeoutMs: 5000, intervalMs: 50 },
+    );
+    expect(back).toMatchObject({ allowed: true, remaining: 3, limit: 4 });
+    expect(changes.map((c) => `${c.from}->${c.to}`)).toEqual(['redis->local', 'local->redis']);
+  });
+
+  it('a frozen Redis costs at most the deadline, then the breaker skips it', async () => {
+    const redis = await startRedis();
+    const rl = track(
+      createRateLimiter({
+        redis: redis.url,
+        algorithm: 'gcra',
+        limit: 10,
+        windowMs: 1000,
+        timeoutMs: 150,
+        breaker: { maxFailures: 1, resetTimeout: 10_000 },
+      }),
+    );
+    expect((await rl.consume('f')).source).toBe('redis');
+    await redis.freeze();
+    let started = performance.now();
+    const first = await rl.consume('f');
+    const firstMs = performance.now() - started;
+    expect(first.source).toBe('local');
+    expect(firstMs).toBeGreaterThanOrEqual(100);
+    expect(firstMs).toBeLessThan(400);
+    started = performance.now();
+    const second = await rl.consume('f');
+    expect(second.source).toBe('local');
+    expect(performance.now() - started).toBeLessThan(20);
+    await redis.resume();
+  });
+
+  it("'open' admits and 'closed' refuses while Redis is down, saying so in source", async () => {
+    const redis = await startRedis();
+    const open = track(
+      createRateLimiter({
+        redis: redis.url,
+        algorithm: 'token-bucket',
+        limit: 1,
+        windowMs: 1000,
+        fallback: 'open',
+        timeoutMs: 200,
+      }),
+    );
+    const closed = track(
+      createRateLimiter({
+        redis: redis.url,
+        algorithm: 'token-bucket',
+        limit: 1,
+        windowMs: 1000,
+        fallback: 'closed',
+        timeoutMs: 200,
+      }),
+    );
+    expect((await open.consume('o')).source).toBe('redis');
+    expect((await closed.consume('c')).source).toBe('redis');
+    await redis.kill();
+    for (let i = 0; i < 3; i++) {
+      expect(await open.consume('o')).toMatchObject({
+        allowed: true,
+        source: 'open',
+        retryAfterMs: 0,
+      });
+      expect(await closed.consume('c')).toMatchObject({
+        allowed: false,
+        remaining: 0,
+        source: 'closed',
+        retryAfterMs: 1000,
+      });
+    }
+  });
+
+  it('starts without Redis at all, deciding locally at once', async () => {
+    const redis = await startRedis();
+    const url = redis.url;
+    await redis.kill();
+    const rl = track(
+      createRateLimiter({
+        redis: url,
+        algorithm: 'sliding-window',
+        limit: 2,
+        windowMs: 60_000,
+        timeoutMs: 200,
+      }),
+    );
+    const started = performance.now();
+    const results = [await rl.consume('s'), await rl.consume('s'), await rl.consume('s')];
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(results.map((r) => [r.allowed, r.source])).toEqual([
+      [true, 'local'],
+      [true, 'local'],
+      [false, 'local'],
+    ]);
+  });
+
+  it('never counts a decision twice by re-sending it after a reconnect', async () => {
+    const redis = await startRedis();
+    const proxy = await startFaultProxy({ target: redis });
+    // An injected client with ioredis defaults (autoResendUnfulfilledCommands: true).
+    const injected = new Redis(proxy.url, { maxRetriesPerRequest: null });
+    injected.on('error', () => {});
+    clients.push(injected);
+    const admin = new Redis(redis.url);
+    clients.push(admin);
+    const rl = track(
+      createRateLimiter({
+        redis: injected,
+        algorithm: 'fixed-window',
+        limit: 100,
+        windowMs: 600_000,
+        timeoutMs: 150,
+        breaker: false,
+      }),
+    );
+    expect((await rl.consume('r')).source).toBe('redis');
+    expect(await admin.hget('x:rl:r', 'c')).toBe('1');
+
+    // The next decision is sent into a black hole, times out (decided locally), then the
+    // connection is reset and comes back.
+    proxy.blackhole();
+    expect((await rl.consume('r')).source).toBe('local');
+    proxy.reset();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    proxy.pass();
+    await waitFor(
+      'decisions from Redis again',
+      async () => (await rl.consume('probe')).source === 'redis',
+      {
+        timeoutMs: 5000,
+        intervalMs: 50,
+      },
+    );
+    // Had the timed-out command been re-sent on reconnect, the count would be 2.
+    expect(await admin.hget('x:rl:r', 'c')).toBe('1');
+    // The injected client itself is untouched and still usable.
+    expect(injected.status).not.toBe('end');
+    await rl.close();
+    expect(injected.status).not.toBe('end');
+  });
+});
