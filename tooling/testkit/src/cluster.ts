@@ -168,6 +168,16 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     { timeout: 30_000 },
   );
   await set.waitForOk();
+  // cluster_state:ok only says every slot is served: the nodes that `--cluster create` made
+  // replicas can still be listed as masters until gossip catches up. Wait for the full layout.
+  await waitFor(
+    `the cluster view to list ${masters} masters and ${count - masters} replicas`,
+    async () => {
+      await set.refresh();
+      return set.masters.length === masters && set.replicas.length === count - masters;
+    },
+    { timeoutMs: 15_000, intervalMs: 50 },
+  );
   if (replicasPerMaster > 0) {
     await waitFor(
       'replicas to finish their first sync',
