@@ -3,6 +3,14 @@ import type { Scenario } from './scenarios';
 
 /** The stated bound on heap growth over a scenario (after GC, end vs start). */
 export const HEAP_FACTOR = 3;
+/**
+ * The stated bound on heap creep in a soak: the heap floor (lowest sample) of the second half of
+ * the run after warm-up, over the floor of the first half. A leak raises the floor cycle after
+ * cycle; caches that fill up do so during warm-up.
+ */
+export const SOAK_HEAP_TREND = 1.5;
+/** Share of a soak treated as warm-up (caches filling, JIT) before the heap trend is measured. */
+export const SOAK_WARMUP = 0.2;
 /** Margin on top of the deadline that a cache call may take (timer and scheduling slack). */
 export const DEADLINE_MARGIN_MS = 50;
 
@@ -27,6 +35,10 @@ export interface Figures {
   sessionBad: number;
   sessionIntact: string;
   heapFactor: number;
+  /** Soak only: heap floor of the late half over the early half (see {@link SOAK_HEAP_TREND}). */
+  heapTrend?: number;
+  /** Fault/heal pairs measured for failover and recovery times. */
+  outages: number;
   failoverMs: number | undefined;
   recoveryMs: number | undefined;
 }
@@ -58,8 +70,18 @@ function lockChecks(intervals: LockInterval[]): { overlaps: number; monotonic: b
   return { overlaps, monotonic };
 }
 
-function firstAfter(times: number[], after: number): number | undefined {
-  return times.filter((t) => t >= after).sort((a, b) => a - b)[0];
+function firstBetween(times: number[], from: number, to: number): number | undefined {
+  return times.filter((t) => t >= from && t < to).sort((a, b) => a - b)[0];
+}
+
+/** Late-half heap floor over early-half floor, after warm-up; undefined with too few samples. */
+export function heapTrend(samples: [number, number][], durationMs: number): number | undefined {
+  const from = durationMs * SOAK_WARMUP;
+  const mid = from + (durationMs - from) / 2;
+  const early = samples.filter(([t]) => t >= from && t < mid).map(([, h]) => h);
+  const late = samples.filter(([t]) => t >= mid).map(([, h]) => h);
+  if (early.length < 5 || late.length < 5) return undefined;
+  return Math.min(...late) / Math.min(...early);
 }
 
 /** Computes the figures and lists every invariant that broke. */
@@ -143,20 +165,36 @@ export function evaluate(o: Observations): { figures: Figures; violations: strin
   if (heapFactor > HEAP_FACTOR)
     v.push(`heap grew ${heapFactor.toFixed(2)}× (bound ${HEAP_FACTOR}×)`);
 
+  let trend: number | undefined;
+  if (o.scenario.soak) {
+    for (const w of ok) {
+      const t = heapTrend(w.heap.samples ?? [], o.scenario.durationMs);
+      if (t === undefined) v.push(`worker ${w.id}: too few heap samples for the soak trend`);
+      else trend = Math.max(trend ?? 0, t);
+    }
+    if (trend !== undefined && trend > SOAK_HEAP_TREND)
+      v.push(`heap floor rose ${trend.toFixed(2)}× over the soak (bound ${SOAK_HEAP_TREND}×)`);
+  }
+
+  // Each fault is paired with the heal that follows it: the first failover between the two is
+  // its failover time, the first recovery between the heal and the next fault its recovery time.
   let failoverMs: number | undefined;
   let recoveryMs: number | undefined;
-  if (o.scenario.outage) {
-    const fault = o.faultTimes[0];
-    const heal = o.healTimes[0];
+  const outages = o.scenario.outage ? Math.min(o.faultTimes.length, o.healTimes.length) : 0;
+  for (let k = 0; k < outages; k++) {
+    const fault = o.faultTimes[k]!;
+    const heal = o.healTimes[k]!;
+    const next = o.faultTimes[k + 1] ?? Number.POSITIVE_INFINITY;
     for (const s of ok) {
-      const f = fault === undefined ? undefined : firstAfter(s.failovers, fault - 50);
-      const r = heal === undefined ? undefined : firstAfter(s.recoveries, heal);
-      if (f === undefined || fault === undefined) v.push(`worker ${s.id} never failed over`);
+      const f = firstBetween(s.failovers, fault - 50, heal);
+      const r = firstBetween(s.recoveries, heal, next);
+      if (f === undefined) v.push(`worker ${s.id} never failed over after fault ${k + 1}`);
       else failoverMs = Math.max(failoverMs ?? 0, f - fault);
-      if (r === undefined || heal === undefined) v.push(`worker ${s.id} never recovered`);
+      if (r === undefined) v.push(`worker ${s.id} never recovered after heal ${k + 1}`);
       else recoveryMs = Math.max(recoveryMs ?? 0, r - heal);
     }
   }
+  if (o.scenario.outage && outages === 0) v.push('the outage scenario ran no fault/heal pair');
 
   return {
     figures: {
@@ -179,6 +217,8 @@ export function evaluate(o: Observations): { figures: Figures; violations: strin
       sessionBad,
       sessionIntact: `${intact}/${checked}`,
       heapFactor: Number(heapFactor.toFixed(2)),
+      ...(trend === undefined ? {} : { heapTrend: Number(trend.toFixed(2)) }),
+      outages,
       failoverMs,
       recoveryMs,
     },

@@ -53,7 +53,11 @@ export interface WorkerSummary {
     intact: number;
     checked: number;
   };
-  heap: { before: number; after: number };
+  /**
+   * Heap used (bytes): after GC at the start and at the end, and `[ms since start, heapUsed]`
+   * sampled once a second in between (no forced GC: a leak shows as a rising floor).
+   */
+  heap: { before: number; after: number; samples: [number, number][] };
   unhandled: string[];
 }
 

@@ -37,9 +37,9 @@ export function formatReport(results: ScenarioResult[]): string {
     `${f.rateMaxLocalWindow} ≤ ${f.rateLocalBound}`,
     `${f.sessionOk} / ${f.sessionFailClosed} / ${f.sessionBad}`,
     f.sessionIntact,
-    String(f.heapFactor),
-    ms(f.failoverMs),
-    ms(f.recoveryMs),
+    f.heapTrend === undefined ? String(f.heapFactor) : `${f.heapFactor} (floor ${f.heapTrend})`,
+    f.outages > 1 ? `${ms(f.failoverMs)} (max of ${f.outages})` : ms(f.failoverMs),
+    f.outages > 1 ? `${ms(f.recoveryMs)} (max of ${f.outages})` : ms(f.recoveryMs),
     violations.length ? `BROKEN (${violations.length})` : 'held',
   ]);
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;

@@ -33,6 +33,11 @@ export interface Scenario {
   steps: FaultStep[];
   /** Whether the fault takes Redis away from the workers (failover/recovery times are measured). */
   outage: boolean;
+  /**
+   * A long run: besides the heap bound, the heap floor must not keep rising (see
+   * `SOAK_HEAP_TREND` in invariants.ts), and every fault/heal pair is measured, not only the first.
+   */
+  soak?: boolean;
 }
 
 const must = <T>(value: T | undefined, what: string): T => {
@@ -168,3 +173,75 @@ export const scenarios: Scenario[] = [
 
 /** The scenario CI runs on every submission: a kill and a restart under load. */
 export const shortScenarios = ['kill-restart', 'freeze-resume'];
+
+/** One soak cycle: every standalone fault once, then quiet time. */
+export const SOAK_CYCLE_MS = 30_000;
+
+const adminCommand =
+  (...args: string[]) =>
+  (t: FaultTargets) =>
+    withAdmin(must(t.redis, 'redis').port, (c) => c.call(args[0]!, ...args.slice(1))).then(
+      () => {},
+    );
+
+/** The faults of one soak cycle, at offsets from the cycle start (pairs: fault, then its heal). */
+const soakSteps: (Omit<FaultStep, 'atMs'> & { offset: number })[] = [
+  { offset: 3_000, label: 'SIGKILL', kind: 'fault', run: (t) => must(t.redis, 'redis').kill() },
+  { offset: 5_500, label: 'restart', kind: 'heal', run: (t) => must(t.redis, 'redis').restart() },
+  { offset: 9_000, label: 'SIGSTOP', kind: 'fault', run: (t) => must(t.redis, 'redis').freeze() },
+  { offset: 11_500, label: 'SIGCONT', kind: 'heal', run: (t) => must(t.redis, 'redis').resume() },
+  {
+    offset: 15_000,
+    label: 'proxy blackhole',
+    kind: 'fault',
+    run: async (t) => must(t.proxy, 'proxy').blackhole(),
+  },
+  {
+    offset: 17_500,
+    label: 'proxy pass',
+    kind: 'heal',
+    run: async (t) => must(t.proxy, 'proxy').pass(),
+  },
+  {
+    offset: 21_000,
+    label: 'proxy +400 ms',
+    kind: 'fault',
+    run: async (t) => must(t.proxy, 'proxy').latency(400),
+  },
+  {
+    offset: 23_500,
+    label: 'proxy pass',
+    kind: 'heal',
+    run: async (t) => must(t.proxy, 'proxy').pass(),
+  },
+  { offset: 26_000, label: 'SCRIPT FLUSH', kind: 'event', run: adminCommand('SCRIPT', 'FLUSH') },
+  {
+    offset: 27_500,
+    label: 'CLIENT KILL TYPE normal',
+    kind: 'event',
+    run: adminCommand('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes'),
+  },
+];
+
+/**
+ * A soak: `durationMs` of load (at least one cycle) with the standalone faults repeated every
+ * {@link SOAK_CYCLE_MS}: SIGKILL + restart, SIGSTOP + SIGCONT, blackhole, +400 ms latency,
+ * `SCRIPT FLUSH` and `CLIENT KILL`. Every cycle ends healed, with a quiet stretch before the next.
+ */
+export function soakScenario(durationMs: number): Scenario {
+  const cycles = Math.max(1, Math.floor(durationMs / SOAK_CYCLE_MS));
+  const steps: FaultStep[] = [];
+  for (let c = 0; c < cycles; c++) {
+    for (const { offset, ...step } of soakSteps) {
+      steps.push({ ...step, atMs: c * SOAK_CYCLE_MS + offset });
+    }
+  }
+  return {
+    name: `soak-${Number(((cycles * SOAK_CYCLE_MS) / 60_000).toFixed(1))}min`,
+    topology: 'standalone',
+    durationMs: cycles * SOAK_CYCLE_MS,
+    outage: true,
+    soak: true,
+    steps,
+  };
+}

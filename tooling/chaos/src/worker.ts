@@ -42,7 +42,11 @@ async function main(): Promise<void> {
     fallback: 'local',
     instances: config.rateLimit.instances,
   });
-  const sessions = createSessionStore({ redis: redisConfig, ttlMs: 60_000 });
+  // Idle lifetime longer than the run: the sessions created first are checked at the end.
+  const sessions = createSessionStore({
+    redis: redisConfig,
+    ttlMs: Math.max(60_000, config.durationMs + 60_000),
+  });
 
   const s: WorkerSummary = {
     id: config.id,
@@ -60,7 +64,7 @@ async function main(): Promise<void> {
     lock: { held: 0, unavailable: 0, contended: 0, lost: 0, errors: [] },
     rate: { windows: [], localLimit: 0, errors: [] },
     session: { ok: 0, unavailable: 0, wrongData: 0, errors: [], intact: 0, checked: 0 },
-    heap: { before: 0, after: 0 },
+    heap: { before: 0, after: 0, samples: [] },
     unhandled,
   };
   cache.on('failover', () => s.failovers.push(Date.now()));
@@ -79,8 +83,12 @@ async function main(): Promise<void> {
   );
   global.gc?.();
   s.heap.before = process.memoryUsage().heapUsed;
-  const end = Date.now() + config.durationMs;
+  const started = Date.now();
+  const end = started + config.durationMs;
   const deadline = config.operationTimeoutMs;
+  const sampler = setInterval(() => {
+    s.heap.samples.push([Date.now() - started, process.memoryUsage().heapUsed]);
+  }, 1_000);
 
   const cacheLoop = async (loop: number) => {
     let i = 0;
@@ -183,6 +191,7 @@ async function main(): Promise<void> {
     rateLoop(),
     sessionLoop(),
   ]);
+  clearInterval(sampler);
 
   // Give a recovered Redis a moment, then check the early sessions.
   for (const { id, data } of early) {
