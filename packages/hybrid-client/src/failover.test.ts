@@ -219,7 +219,7 @@ describe('runtime failover under load', () => {
     const before = client.stats().primary.calls;
     const start = performance.now();
     for (let i = 0; i < 100; i++) expect(await client.get('a')).toBeNull();
-    expect(performance.now() - start).toBeLessThan(50);
+    expect(performance.now() - start).toBeLessThan(150);
     expect(client.stats().primary.calls).toBe(before);
     await redis.resume();
     await waitFor('recovery', () => client.activeBackend === 'primary', { timeoutMs: 2_000 });
