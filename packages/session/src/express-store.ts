@@ -1,5 +1,6 @@
 import { isCluster, type RedisClient } from '@x/config';
 import { type SessionData as ExpressSessionData, Store } from 'express-session';
+import { expressKey, expressTombstoneKey } from './_internal/keys.js';
 import { XDESTROY, XSET } from './_internal/scripts.js';
 import { InvalidSessionIdError, SessionOptionsError } from './errors.js';
 import { kInternals, type SessionStore, type StoreInternals } from './session-store.js';
@@ -38,7 +39,9 @@ const SID = /^[A-Za-z0-9_.-]{16,256}$/;
  * `ttlMs`); these records are anonymous, outside the per-user index of `createSessionStore`.
  * `destroy` leaves a tombstone, so a concurrent request that still holds the session cannot write
  * it back. `all`, `length` and `clear` walk the records with SCAN (every master on a Cluster).
- * Redis down: callbacks receive `SessionUnavailableError` (or the store's memory fallback serves).
+ * Redis down: callbacks receive `SessionUnavailableError` (or the store's memory fallback serves;
+ * once Redis is back, the records set there are copied into it unless it has that sid, and the
+ * destroys made there are replayed first, tombstone included).
  */
 export class ExpressSessionStore extends Store {
   readonly #store: StoreInternals;
@@ -85,6 +88,7 @@ export class ExpressSessionStore extends Store {
           'get',
           (client) => client.get(key),
           (memory) => memory.get(key),
+          [key],
         )
         .then((json) => (json === null ? null : parse(json))),
       callback,
@@ -125,6 +129,7 @@ export class ExpressSessionStore extends Store {
           'touch',
           (client) => client.pexpire(key, ttl),
           (memory) => memory.pexpire(key, ttl),
+          [key],
         )
         .then(noop),
       callback,
@@ -194,11 +199,11 @@ export class ExpressSessionStore extends Store {
   }
 
   #key(sid: string): string {
-    return `${this.#store.prefix}x:{${sid}}`;
+    return expressKey(this.#store.prefix, sid);
   }
 
   #tomb(sid: string): string {
-    return `${this.#store.prefix}x:{${sid}}:gone`;
+    return expressTombstoneKey(this.#key(sid));
   }
 
   #sidOf(key: string): string {

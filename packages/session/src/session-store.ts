@@ -11,7 +11,9 @@ import {
 import { type RedisClient, type RedisSource, resolveRedis } from '@x/config';
 import type { Redis, RedisOptions } from 'ioredis';
 import { isWellFormedId, newId, tagOf, userTag } from './_internal/ids.js';
+import { indexKey, recordKey } from './_internal/keys.js';
 import { MemoryBackend } from './_internal/memory-backend.js';
+import { Reconciler, type RedisState } from './_internal/reconciler.js';
 import { runScript } from './_internal/run-script.js';
 import {
   CREATE,
@@ -69,13 +71,18 @@ export interface SessionStoreOptions {
   breaker?: Breaker | BreakerOptions | false;
   /**
    * What to do when Redis is unavailable: `'none'` fails closed with `SessionUnavailableError`;
-   * `'memory'` serves from an in-process store (sessions written there are local to this process
-   * and are not copied to Redis when it is back).
+   * `'memory'` serves from an in-process store, and once Redis is usable again replays into it
+   * what happened there: destroys first (a logout made during the outage wins), then copies of
+   * the sessions written there, never overwriting a record Redis already has. Until an id's
+   * change is replayed, calls about that id replay it first, or are served from memory. See the
+   * README ("Reconciliation") for the exact rules and limits.
    * @default 'none'
    */
   fallback?: 'none' | 'memory';
   /**
-   * Most keys the memory fallback holds (least recently used evicted first).
+   * With `fallback: 'memory'`: most keys the memory fallback holds (least recently used evicted
+   * first), and most changes waiting to be replayed into Redis (beyond it the oldest pending copy
+   * is dropped first; counted in `stats().reconcileDropped`).
    * @default 10_000
    */
   memoryMaxEntries?: number;
@@ -113,6 +120,23 @@ export interface SessionStoreStats {
   fallbacks: number;
   /** Calls that failed with `SessionUnavailableError`. */
   unavailable: number;
+  /**
+   * Changes made in memory during an outage (sessions written, ids destroyed) still waiting to be
+   * replayed into Redis. Always 0 without `fallback: 'memory'`.
+   */
+  pendingReconcile: number;
+  /** Changes replayed into Redis after an outage: destroys applied and sessions copied. */
+  reconciled: number;
+  /**
+   * Copies not made: Redis already had a record under that id (it is never overwritten), or the
+   * session had expired or left memory (LRU) before its turn.
+   */
+  reconcileSkipped: number;
+  /**
+   * Changes given up: pushed out because `memoryMaxEntries` changes were already pending, or
+   * refused by Redis with a command error during the replay.
+   */
+  reconcileDropped: number;
   /** Deadline, breaker and latency counters of Redis calls. */
   guard: GuardStats;
 }
@@ -157,6 +181,12 @@ const DAY = 86_400_000;
 const DEFAULT_BREAKER: BreakerOptions = { maxFailures: 5, resetTimeout: 5_000 };
 const OWNER_CACHE = 10_000;
 const DESTROY_ROUNDS = 5;
+const NO_RECONCILE = {
+  pendingReconcile: 0,
+  reconciled: 0,
+  reconcileSkipped: 0,
+  reconcileDropped: 0,
+} as const;
 
 /** @internal Shared with the express-session store. */
 // Symbol.for: the CJS build inlines this module into both entry points.
@@ -172,10 +202,12 @@ export interface StoreInternals {
     keys: string[],
     args: (string | number)[],
   ): Promise<unknown>;
+  /** `settleKeys`: keys whose changes pending from an outage are replayed into Redis first. */
   command<R>(
     operation: string,
     redis: (client: RedisClient) => Promise<R>,
     memory: (m: MemoryBackend) => R,
+    settleKeys?: readonly string[],
   ): Promise<R>;
 }
 
@@ -199,6 +231,7 @@ class RedisSessionStore<T extends SessionData> implements SessionStore<T> {
   readonly #owned: boolean;
   readonly #guard: Guard;
   readonly #memory: MemoryBackend | undefined;
+  readonly #reconciler: Reconciler | undefined;
   readonly #ttlMs: number;
   readonly #absoluteTtlMs: number;
   readonly #prefix: string;
@@ -244,7 +277,19 @@ class RedisSessionStore<T extends SessionData> implements SessionStore<T> {
     this.#client = resolved.client;
     this.#owned = resolved.owned;
     if (this.#owned) this.#client.on('error', noop);
-    this.#memory = fallback === 'memory' ? new MemoryBackend(memoryMaxEntries) : undefined;
+    if (fallback === 'memory') {
+      const memory = new MemoryBackend(memoryMaxEntries);
+      const reconciler = new Reconciler({
+        memory,
+        capacity: memoryMaxEntries,
+        prefix,
+        run: (script, keys, args) => this.#replayCall(script, keys, args),
+        state: () => this.#redisState(),
+      });
+      memory.journal = reconciler;
+      this.#memory = memory;
+      this.#reconciler = reconciler;
+    }
     this.#ttlMs = ttlMs;
     this.#absoluteTtlMs = absoluteTtlMs;
     this.#prefix = prefix;
@@ -257,7 +302,8 @@ class RedisSessionStore<T extends SessionData> implements SessionStore<T> {
       prefix: this.#prefix,
       ttlMs: this.#ttlMs,
       call: (operation, script, keys, args) => this.#call(operation, script, keys, args),
-      command: (operation, redis, memory) => this.#command(operation, redis, memory),
+      command: (operation, redis, memory, settleKeys) =>
+        this.#command(operation, redis, memory, settleKeys),
     };
   }
 
@@ -286,10 +332,27 @@ class RedisSessionStore<T extends SessionData> implements SessionStore<T> {
 
   async get(id: string): Promise<Session<T> | null> {
     checkId(id);
-    const reply = (await this.#call('get', READ, [this.#recordKey(id)], [])) as
-      | [string[], number, number]
-      | null;
+    const key = this.#recordKey(id);
+    const reconciler = this.#reconciler;
+    const usersReplayed = reconciler?.usersReplayed;
+    let reply = (await this.#call('get', READ, [key], [])) as [string[], number, number] | null;
     if (reply === null) return null;
+    if (
+      reconciler !== undefined &&
+      (reconciler.pending > 0 || reconciler.usersReplayed !== usersReplayed)
+    ) {
+      // A "destroy every session of this user" made in memory may not be in Redis yet (or landed
+      // while this read was in flight): replay it (or ask memory) and read again.
+      const owner = ownerOf(reply[0]);
+      const index = owner === null ? undefined : this.#indexKey(tagOf(id), owner);
+      if (
+        index !== undefined &&
+        (reconciler.isPending(index) || reconciler.usersReplayed !== usersReplayed)
+      ) {
+        reply = (await this.#call('get', READ, [key], [], [key, index])) as typeof reply;
+        if (reply === null) return null;
+      }
+    }
     const session = decodeRecord<T>(id, reply[0], reply[1], reply[2]);
     if (session !== null) this.#remember(id, session.userId);
     return session;
@@ -391,9 +454,19 @@ class RedisSessionStore<T extends SessionData> implements SessionStore<T> {
     const tag = userTag(userId);
     const index = this.#indexKey(tag, userId);
     let destroyed = 0;
+    const listInMemory = (memory: MemoryBackend): string[] => {
+      // Memory only knows the sessions it created: Redis must destroy the others once it is back.
+      this.#reconciler?.userSessionsDestroyed(index, userId, except);
+      return memory.run(LIST, [index], []) as string[];
+    };
     // Sessions created while this runs are caught by the next round (bounded).
     for (let round = 0; round < DESTROY_ROUNDS; round++) {
-      const flat = (await this.#call('destroyUserSessions', LIST, [index], [])) as string[];
+      const flat = await this.#command(
+        'destroyUserSessions',
+        (client) => runScript(client, LIST, [index], []) as Promise<string[]>,
+        listInMemory,
+        [index],
+      );
       const ids: string[] = [];
       for (let i = 0; i < flat.length; i += 2) {
         const id = flat[i] as string;
@@ -417,6 +490,7 @@ class RedisSessionStore<T extends SessionData> implements SessionStore<T> {
     return {
       fallbacks: this.#fallbacks,
       unavailable: this.#unavailable,
+      ...(this.#reconciler?.stats() ?? NO_RECONCILE),
       guard: this.#guard.stats(),
     };
   }
@@ -424,6 +498,7 @@ class RedisSessionStore<T extends SessionData> implements SessionStore<T> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#reconciler?.close();
     this.#memory?.close();
     if (this.#owned) this.#client.disconnect();
   }
@@ -431,11 +506,11 @@ class RedisSessionStore<T extends SessionData> implements SessionStore<T> {
   // ---- keys -------------------------------------------------------------------------------------
 
   #recordKey(id: string): string {
-    return `${this.#prefix}{${tagOf(id)}}:s:${id}`;
+    return recordKey(this.#prefix, tagOf(id), id);
   }
 
   #indexKey(tag: string, userId: string): string {
-    return `${this.#prefix}{${tag}}:u:${userId}`;
+    return indexKey(this.#prefix, tag, userId);
   }
 
   // ---- owners: the user of a session id never changes, so it is safe to remember ------------
@@ -455,7 +530,16 @@ class RedisSessionStore<T extends SessionData> implements SessionStore<T> {
     const userId = await this.#command(
       operation,
       (client) => client.hget(key, 'm:u'),
-      (memory) => memory.run(READ, [key], []) as never,
+      (memory) => {
+        const reply = memory.run(READ, [key], []);
+        // Memory does not know it, Redis may: the caller is told it is gone, so once Redis is
+        // back it must be gone there too.
+        if (reply === null && (operation === 'destroy' || operation === 'rotate')) {
+          this.#reconciler?.sessionDestroyed(key, null);
+        }
+        return reply as never;
+      },
+      [key],
     );
     if (typeof userId === 'string') {
       this.#remember(id, userId);
@@ -477,11 +561,13 @@ class RedisSessionStore<T extends SessionData> implements SessionStore<T> {
     script: Script,
     keys: string[],
     args: (string | number)[],
+    settleKeys: readonly string[] = keys,
   ): Promise<unknown> {
     return this.#command(
       operation,
       (client) => runScript(client, script, keys, args),
       (memory) => memory.run(script, keys, args),
+      settleKeys,
     );
   }
 
@@ -489,9 +575,18 @@ class RedisSessionStore<T extends SessionData> implements SessionStore<T> {
     operation: string,
     redis: (client: RedisClient) => Promise<R>,
     memory: (m: MemoryBackend) => R,
+    settleKeys?: readonly string[],
   ): Promise<R> {
     if (this.#closed)
       throw new SessionUnavailableError(operation, new Error('the store is closed'));
+    const reconciler = this.#reconciler;
+    if (reconciler !== undefined && settleKeys !== undefined && reconciler.pending > 0) {
+      const settling = reconciler.settle(settleKeys);
+      if (settling !== undefined && !(await settling)) {
+        // A change about these keys made in memory is not in Redis yet: memory has the truth.
+        return this.#fail(operation, new Error('changes made in memory not replayed yet'), memory);
+      }
+    }
     const client = this.#client;
     const status = client.status;
     const fallback = this.#memory;
@@ -499,20 +594,49 @@ class RedisSessionStore<T extends SessionData> implements SessionStore<T> {
       // Not connected: a command would queue or fail anyway; answer at once.
       return this.#fail(operation, new Error(`Redis client status is "${status}"`), memory);
     }
+    let servedByMemory = false;
     try {
-      return await this.#guard.execute<R>(
+      const result = await this.#guard.execute<R>(
         status === 'ready' ? () => redis(client) : () => this.#afterConnect(client, redis),
         fallback === undefined
           ? undefined
           : () => {
+              servedByMemory = true;
               this.#fallbacks++;
               return memory(fallback);
             },
       );
+      // Redis answered: a good moment to replay what the memory fallback did meanwhile.
+      if (!servedByMemory && reconciler !== undefined && reconciler.pending > 0) reconciler.kick();
+      return result;
     } catch (error) {
       if (isBreakerError(error) || isInfrastructureError(error)) {
         this.#unavailable++;
         throw new SessionUnavailableError(operation, error);
+      }
+      throw error;
+    }
+  }
+
+  // ---- reconciliation after an outage (fallback: 'memory') ---------------------------------------
+
+  #redisState(): RedisState {
+    if (this.#closed || this.#client.status !== 'ready') return 'down';
+    const state = this.#guard.breaker?.state ?? 'closed';
+    return state === 'closed' ? 'up' : state === 'half-open' ? 'probing' : 'down';
+  }
+
+  // A replay call: Redis only (no fallback), under the same deadline and breaker as every call.
+  async #replayCall(script: Script, keys: string[], args: (string | number)[]): Promise<unknown> {
+    const client = this.#client;
+    if (this.#closed || client.status !== 'ready') {
+      throw new SessionUnavailableError('reconcile', new Error(`Redis client is ${client.status}`));
+    }
+    try {
+      return await this.#guard.execute(() => runScript(client, script, keys, args));
+    } catch (error) {
+      if (isBreakerError(error) || isInfrastructureError(error)) {
+        throw new SessionUnavailableError('reconcile', error);
       }
       throw error;
     }
@@ -608,6 +732,11 @@ function decodeRecord<T extends SessionData>(
     expiresAt: pttl > 0 ? now + pttl : now,
     absoluteExpiresAt: absolute > 0 ? absolute : null,
   };
+}
+
+function ownerOf(fields: string[]): string | null {
+  for (let i = 0; i < fields.length; i += 2) if (fields[i] === 'm:u') return fields[i + 1] ?? null;
+  return null;
 }
 
 function checkId(id: unknown): asserts id is string {

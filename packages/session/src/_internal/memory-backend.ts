@@ -14,15 +14,51 @@ import {
 } from './scripts.js';
 
 /**
+ * What the memory fallback tells about its writes, so that Redis can learn them once it is back
+ * (see reconciler.ts). Called synchronously, after the change was made in memory.
+ */
+export interface MemoryJournal {
+  /** A session record now held in memory (created, rotated to, touched or updated). */
+  sessionWritten(recordKey: string, userId: string): void;
+  /**
+   * A session id destroyed in memory (destroy, destroyUserSessions, the old id of rotate), also
+   * when memory did not hold it: Redis may. `userId` is `null` when the owner is not known.
+   */
+  sessionDestroyed(recordKey: string, userId: string | null): void;
+  /** An express-session record written (set or touched) in memory. */
+  expressWritten(key: string): void;
+  /** An express-session record destroyed in memory, with its tombstone key and minimum life. */
+  expressDestroyed(key: string, tombstoneKey: string, tombstoneMs: number): void;
+}
+
+/** A session record held in memory, as the reconciliation copies it. */
+export interface MemorySessionSnapshot {
+  /** Every field of the hash (`m:u`, `m:c`, `m:a`, `d:<key>`...). */
+  readonly fields: Record<string, string>;
+  /** Remaining lifetime in ms (>= 1). */
+  readonly ttlMs: number;
+}
+
+/** An express-session record held in memory. */
+export interface MemoryExpressSnapshot {
+  readonly json: string;
+  /** Remaining lifetime in ms (>= 1). */
+  readonly ttlMs: number;
+}
+
+/**
  * The in-process stand-in used while Redis is unavailable (opt-in `fallback: 'memory'`): the same
- * operations as the Lua scripts, with the same replies, on `@x/local-cache`. Sessions written here
- * live in this process only and are not copied to Redis when it comes back.
+ * operations as the Lua scripts, with the same replies, on `@x/local-cache`. Every change it makes
+ * is reported to its {@link MemoryJournal}, which replays it into Redis once Redis is back and then
+ * drops the replayed records from here ({@link forgetSession}, {@link forgetExpress}).
  */
 export class MemoryBackend {
   readonly #cache: LocalCache;
   // Keys of express-session records, so `all/length/clear` can enumerate them; swept when large.
   readonly #xkeys = new Set<string>();
   readonly #maxKeys: number;
+  /** Where changes are reported; set once by the store. */
+  journal: MemoryJournal | undefined;
 
   constructor(maxEntries: number) {
     this.#cache = createLocalCache({ maxEntries, janitorIntervalMs: 60_000 });
@@ -56,6 +92,7 @@ export class MemoryBackend {
         c.expire(rec, exp - now);
         c.hset(idx, a[3] as string, String(exp));
         this.#prune(idx, now);
+        this.journal?.sessionWritten(rec, a[0] as string);
         return [now, exp, hard];
       }
       case READ: {
@@ -72,6 +109,8 @@ export class MemoryBackend {
         for (let i = 1; i < n; i += 2) c.hset(rec, a[i] as string, a[i + 1] as string);
         const dels = a.slice(n + 1);
         if (dels.length > 0) c.hdel(rec, ...dels);
+        const owner = c.hget(rec, 'm:u');
+        if (owner !== null) this.journal?.sessionWritten(rec, owner);
         return 1;
       }
       case TOUCH: {
@@ -89,6 +128,7 @@ export class MemoryBackend {
         c.expire(rec, exp - now);
         c.hset(idx, a[1] as string, String(exp));
         this.#prune(idx, now);
+        this.journal?.sessionWritten(rec, a[0] as string);
         return exp;
       }
       case DESTROY: {
@@ -97,11 +137,16 @@ export class MemoryBackend {
         if (c.hget(rec, 'm:u') === a[0]) gone = c.del(rec);
         c.hdel(idx, a[1] as string);
         this.#prune(idx, now);
+        this.journal?.sessionDestroyed(rec, a[0] as string);
         return gone;
       }
       case ROTATE: {
         const [oldRec, newRec, idx] = keys as [string, string, string];
-        if (c.hget(oldRec, 'm:u') !== a[0]) return 0;
+        if (c.hget(oldRec, 'm:u') !== a[0]) {
+          // Not here, but Redis may hold it: the caller was told it is gone, so it must stay gone.
+          this.journal?.sessionDestroyed(oldRec, a[0] as string);
+          return 0;
+        }
         if (c.exists(newRec) === 1) return -1;
         const ttl = c.ttl(oldRec);
         const record = c.hgetall(oldRec);
@@ -112,6 +157,8 @@ export class MemoryBackend {
         const exp = now + Math.max(ttl, 0);
         c.hset(idx, a[2] as string, String(exp));
         this.#prune(idx, now);
+        this.journal?.sessionDestroyed(oldRec, a[0] as string);
+        this.journal?.sessionWritten(newRec, a[0] as string);
         return exp;
       }
       case LIST: {
@@ -132,6 +179,7 @@ export class MemoryBackend {
           if (keep.has(id)) return;
           if (c.hget(rec, 'm:u') === a[0]) destroyed += c.del(rec);
           c.hdel(idx, id);
+          this.journal?.sessionDestroyed(rec, a[0] as string);
         });
         this.#prune(idx, now);
         const remaining = Object.keys(c.hgetall(idx)).filter((id) => !keep.has(id)).length;
@@ -143,6 +191,7 @@ export class MemoryBackend {
         c.set(rec, a[0] as string, { ttl: Math.max(1, Math.ceil(Number(a[1]))) });
         this.#xkeys.add(rec);
         if (this.#xkeys.size > this.#maxKeys) this.#sweep();
+        this.journal?.expressWritten(rec);
         return 1;
       }
       case XDESTROY: {
@@ -151,6 +200,7 @@ export class MemoryBackend {
         const gone = c.del(rec);
         this.#xkeys.delete(rec);
         c.set(tomb, '1', { ttl: Math.max(ttl, Number(a[0]), 1) });
+        this.journal?.expressDestroyed(rec, tomb, Number(a[0]));
         return gone;
       }
       default:
@@ -163,13 +213,43 @@ export class MemoryBackend {
   }
 
   pexpire(key: string, ms: number): number {
-    return this.#cache.expire(key, ms) ? 1 : 0;
+    if (!this.#cache.expire(key, ms)) return 0;
+    if (this.#xkeys.has(key)) this.journal?.expressWritten(key);
+    return 1;
   }
 
   /** Keys of express-session records held now. */
   xkeys(): string[] {
     this.#sweep();
     return [...this.#xkeys];
+  }
+
+  /** A session record with its remaining lifetime, or `null` when it is not (or no longer) here. */
+  sessionSnapshot(recordKey: string): MemorySessionSnapshot | null {
+    const fields = this.#cache.hgetall(recordKey);
+    const ttlMs = this.#cache.ttl(recordKey);
+    if (ttlMs <= 0 || fields['m:u'] === undefined) return null;
+    return { fields, ttlMs };
+  }
+
+  /** Drops a session replayed into Redis (record and index entry), without reporting it. */
+  forgetSession(recordKey: string, indexKey: string, id: string): void {
+    this.#cache.del(recordKey);
+    this.#cache.hdel(indexKey, id);
+    this.#prune(indexKey, Date.now());
+  }
+
+  /** An express-session record with its remaining lifetime, or `null`. */
+  expressSnapshot(key: string): MemoryExpressSnapshot | null {
+    const json = this.#cache.get(key);
+    const ttlMs = this.#cache.ttl(key);
+    return json === null || ttlMs <= 0 ? null : { json, ttlMs };
+  }
+
+  /** Drops an express-session record replayed into Redis, without reporting it. */
+  forgetExpress(key: string): void {
+    this.#cache.del(key);
+    this.#xkeys.delete(key);
   }
 
   del(keys: string[]): number {

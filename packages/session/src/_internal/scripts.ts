@@ -190,3 +190,66 @@ if pttl > keep then keep = pttl end
 redis.call('SET', KEYS[2], '1', 'PX', keep)
 return gone
 `);
+
+// ---- reconciliation after an outage (fallback: 'memory'); run on Redis only ----------------------
+
+/**
+ * Copies a session created in memory during an outage. KEYS: record, index. ARGV: userId, id,
+ * idleLeftMs (its remaining idle lifetime, >= 1), hardLeftMs (until its absolute limit, 0 = none),
+ * ageMs (since its creation), field, value, ...
+ * Never overwrites: returns 0 when the id already exists in Redis. Otherwise writes the record
+ * and its index entry with the expiry CREATE would have set, converted to the server clock
+ * (expiry = now + min(idleLeft, hardLeft); createdAt = now - age), and returns 1.
+ */
+export const COPY_SESSION = script(`
+local now = now_ms()
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local hard = 0
+if tonumber(ARGV[4]) > 0 then hard = now + tonumber(ARGV[4]) end
+local exp = now + tonumber(ARGV[3])
+if hard > 0 and hard < exp then exp = hard end
+if exp <= now then return 0 end
+redis.call('HSET', KEYS[1], 'm:u', ARGV[1], 'm:c', now - tonumber(ARGV[5]), 'm:a', hard)
+for i = 6, #ARGV, 2 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+redis.call('PEXPIREAT', KEYS[1], exp)
+redis.call('ZADD', KEYS[2], exp, ARGV[2])
+prune(KEYS[2], now)
+return 1
+`);
+
+/**
+ * Replays a "destroy every session of this user" made in memory. KEYS: index, record...
+ * ARGV: userId, ageMs (time since the call), then the id of each record.
+ * Destroys each record owned by the user and created before the call (createdAt <= now - age),
+ * so a session created after it (a new login) survives. Returns how many were destroyed.
+ */
+export const DESTROY_OLDER = script(`
+local now = now_ms()
+local cutoff = now - tonumber(ARGV[2])
+local destroyed = 0
+for k = 2, #KEYS do
+  local id = ARGV[k + 1]
+  local meta = redis.call('HMGET', KEYS[k], 'm:u', 'm:c')
+  if meta[1] ~= ARGV[1] then
+    redis.call('ZREM', KEYS[1], id)
+  elseif (tonumber(meta[2]) or 0) <= cutoff then
+    redis.call('DEL', KEYS[k])
+    redis.call('ZREM', KEYS[1], id)
+    destroyed = destroyed + 1
+  end
+end
+prune(KEYS[1], now)
+return destroyed
+`);
+
+/**
+ * Copies an express-session record written in memory during an outage. KEYS: record, tombstone.
+ * ARGV: json, ttlMs. Never overwrites, never writes a destroyed sid: returns 1 when written, else 0.
+ */
+export const XCOPY = script(`
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end
+return 0
+`);
