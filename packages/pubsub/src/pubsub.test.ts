@@ -1,4 +1,4 @@
-import { startCluster, startRedis, waitFor } from '@x/testkit';
+import { sleep, startCluster, startFaultProxy, startRedis, waitFor } from '@x/testkit';
 import { Cluster, Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringCodec } from './codec.js';
@@ -280,11 +280,48 @@ describe('createPubSub on a standalone server', () => {
     expect(Date.now() - frozenAt).toBeLessThan(1_000);
     expect(downs[0]).toBe('ping-timeout');
     expect(ps.stats().connected).toBe(false);
+    // Frozen for several PING periods (reconnect attempts stall in the handshake), then resumed.
+    await sleep(1_500);
     await r.resume();
+    const resumedAt = Date.now();
     await waitFor('gap after resume', () => gaps.length === 1, { timeoutMs: 5_000 });
+    expect(Date.now() - resumedAt).toBeLessThan(1_000);
     expect(gaps[0]?.reason).toBe('ping-timeout');
     await ready(redis);
     expect(await ps.publish('idle', 'back')).toBe(1);
+    expect((await take(sub, 1))[0]?.data).toBe('back');
+  });
+
+  it('notices a blackholed path to an idle subscriber and is back soon after it heals', async () => {
+    const r = await startRedis();
+    const proxy = await startFaultProxy({ target: r });
+    open.push({ close: () => proxy.close() });
+    const redis = client(proxy.url);
+    await ready(redis);
+    const ps = pubsub<string>({
+      redis,
+      breaker: false,
+      pingIntervalMs: 100,
+      pingTimeoutMs: 200,
+      reconnect: { minDelayMs: 20, maxDelayMs: 100 },
+    });
+    const downs: string[] = [];
+    ps.on('disconnect', (info) => downs.push(info.reason));
+    const sub = ps.subscribe('path');
+    const gaps: GapInfo[] = [];
+    sub.on('gap', (gap) => gaps.push(gap));
+    await sub.ready;
+    proxy.blackhole();
+    await waitFor('stalled path noticed', () => downs.length > 0, { timeoutMs: 2_000 });
+    expect(downs[0]).toBe('ping-timeout');
+    // Reconnect attempts meanwhile stall in the handshake and are dropped after pingTimeoutMs.
+    await sleep(300);
+    proxy.pass();
+    const healedAt = Date.now();
+    await waitFor('gap after the path heals', () => gaps.length === 1, { timeoutMs: 5_000 });
+    expect(Date.now() - healedAt).toBeLessThan(1_000);
+    await ready(redis);
+    expect(await ps.publish('path', 'back')).toBe(1);
     expect((await take(sub, 1))[0]?.data).toBe('back');
   });
 

@@ -11,7 +11,10 @@ import {
 import { isCluster, type RedisClient, type RedisSource, resolveRedis } from '@x/config';
 import { type BackoffOptions, toRetryStrategy } from '@x/reconnect';
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
+import { ClusterWatchdog, type ClusterWatchdogHost } from './_internal/cluster-watchdog.js';
+import { dropConnection } from './_internal/drop-connection.js';
 import { globMatch } from './_internal/glob.js';
+import type { SubscriberConnection } from './_internal/ioredis-subscribers.js';
 import { type Codec, jsonCodec } from './codec.js';
 import {
   PublishError,
@@ -69,14 +72,16 @@ export interface PubSubOptions<T = unknown> {
    */
   breaker?: Breaker | BreakerOptions | false;
   /**
-   * How often an idle subscriber connection sends a PING to notice a frozen server (standalone
-   * Redis). `0` disables it.
+   * How often the subscriber connection is sent a PING, to notice a frozen server or node (SIGSTOP,
+   * blackhole). On Cluster: the connection ioredis subscribes on (classic pub/sub), or every shard
+   * subscriber connection (sharded pub/sub); also the period of the subscriber's slot-map refresh.
+   * `0` disables both.
    * @default 5000
    */
   pingIntervalMs?: number;
   /**
-   * How long a PING (and a connection handshake) may take before the subscriber connection is
-   * considered dead and is re-established.
+   * How long a PING (and a connection handshake, or on Cluster the re-subscribe on a replacement
+   * connection) may take before the subscriber connection is considered dead and replaced.
    * @default 2000
    */
   pingTimeoutMs?: number;
@@ -204,6 +209,7 @@ class RedisPubSub<T> extends EventEmitter<PubSubEvents> implements PubSub<T>, Su
   #downReason: GapInfo['reason'] = 'connection-closed';
   #connectSince = 0;
   #watchdog: ReturnType<typeof setInterval> | undefined;
+  #clusterWatchdog: ClusterWatchdog | undefined;
   #pingTimer: ReturnType<typeof setTimeout> | undefined;
   #pingEpoch = 0;
   #connEpoch = 0;
@@ -523,10 +529,11 @@ class RedisPubSub<T> extends EventEmitter<PubSubEvents> implements PubSub<T>, Su
           autoResendUnfulfilledCommands: false,
         },
       });
+      sub.on('close', this.#onClusterClose);
       sub.on('-node', this.#onNodeLost);
       sub.on('+node', this.#onNodeAdded);
       sub.on('-subscriber', this.#onTopologyChange);
-      sub.on('subscribersReady', this.#onNodeAdded);
+      sub.on('subscribersReady', this.#onSubscribersReady);
     } else {
       sub = (this.#client as Redis).duplicate({
         autoResubscribe: false,
@@ -574,19 +581,59 @@ class RedisPubSub<T> extends EventEmitter<PubSubEvents> implements PubSub<T>, Su
     if (this.#wasReady && this.#downSince === 0) this.#markDown('connection-closed', undefined);
   };
 
+  // ---- cluster events (see the cluster watchdog for what it adds) ---------------------------------
+
+  readonly #onClusterClose = (): void => {
+    // Every node connection is gone; ioredis reconnects the whole cluster.
+    if (this.#wasReady && this.#downSince === 0) this.#markDown('connection-closed', undefined);
+  };
+
   readonly #onNodeLost = (): void => {
+    // Classic pub/sub lives on one connection, which the watchdog follows itself: a node lost
+    // elsewhere loses none of its messages.
+    if (!this.#sharded && this.#clusterWatchdog?.active) return;
     if (this.#wasReady && this.#downSince === 0) this.#markDown('cluster-node-lost', undefined);
+    this.#clusterWatchdog?.poke();
   };
 
   readonly #onTopologyChange = (): void => {
     if (this.#wasReady && this.#downSince === 0)
       this.#markDown('cluster-topology-change', undefined);
+    this.#clusterWatchdog?.poke();
   };
 
   readonly #onNodeAdded = (): void => {
+    if (this.#clusterWatchdog?.active) this.#clusterWatchdog.poke();
+    else this.#gapIfClusterReady();
+  };
+
+  readonly #onSubscribersReady = (): void => {
+    if (this.#clusterWatchdog?.active) this.#clusterWatchdog.poke('subscribers-ready');
+    else this.#gapIfClusterReady();
+  };
+
+  #gapIfClusterReady(): void {
     if (this.#downSince !== 0 && this.#sub !== undefined && this.#isReady(this.#sub)) {
       this.#emitGap();
     }
+  }
+
+  /** What the cluster watchdog reports to and asks of this pub/sub. */
+  readonly #clusterHost: ClusterWatchdogHost = {
+    isDown: () => this.#downSince !== 0,
+    lost: (reason, error) => {
+      if (!this.#closed && this.#wasReady && this.#downSince === 0) this.#markDown(reason, error);
+    },
+    restored: () => {
+      if (!this.#closed) this.#emitGap();
+    },
+    resubscribe: async (connection) => {
+      const confirmed = await Promise.all([
+        this.#send(connection, 'c', [...this.#channels.keys()]),
+        this.#send(connection, 'p', [...this.#patterns.keys()]),
+      ]);
+      return confirmed[0] && confirmed[1];
+    },
   };
 
   #markDown(reason: GapInfo['reason'], error: unknown): void {
@@ -609,11 +656,14 @@ class RedisPubSub<T> extends EventEmitter<PubSubEvents> implements PubSub<T>, Su
       this.#send(sub, 'c', inactive(this.#channels)),
       this.#send(sub, 'p', inactive(this.#patterns)),
     ];
-    if (!reconnected) return;
     if (isCluster(sub)) {
-      this.#emitGap();
+      // The watchdog follows the subscriber connections from now on; after a reconnect it reports
+      // the gap once they are confirmed.
+      if (this.#clusterWatchdog?.active) this.#clusterWatchdog.poke();
+      else if (reconnected) this.#emitGap();
       return;
     }
+    if (!reconnected) return;
     const epoch = this.#connEpoch;
     // The gap is reported once Redis confirmed the re-subscribe: later messages are delivered.
     Promise.all(pending).then(() => {
@@ -654,9 +704,16 @@ class RedisPubSub<T> extends EventEmitter<PubSubEvents> implements PubSub<T>, Su
     return fresh;
   }
 
-  /** Sends (P|S)SUBSCRIBE for `names`; settles the subscriptions waiting for them. */
-  #send(sub: Redis | Cluster, kind: Kind, names: readonly string[]): Promise<void> {
-    if (names.length === 0) return Promise.resolve();
+  /**
+   * Sends (P|S)SUBSCRIBE for `names`; settles the subscriptions waiting for them. Resolves `true`
+   * once Redis answered, `false` when the connection was lost first (retried on the next one).
+   */
+  #send(
+    sub: Redis | Cluster | SubscriberConnection,
+    kind: Kind,
+    names: readonly string[],
+  ): Promise<boolean> {
+    if (names.length === 0) return Promise.resolve(true);
     const map = kind === 'c' ? this.#channels : this.#patterns;
     let command: Promise<unknown>;
     if (kind === 'p') command = sub.psubscribe(...names);
@@ -673,16 +730,18 @@ class RedisPubSub<T> extends EventEmitter<PubSubEvents> implements PubSub<T>, Su
           entry.waiting = undefined;
           if (waiting !== undefined) for (const s of waiting) this.#checkReady(s);
         }
+        return true;
       },
       (error: unknown) => {
         // A lost connection is retried on the next `ready`; an error reply is final.
-        if (isInfrastructureError(error) || this.#closed) return;
+        if (isInfrastructureError(error) || isHandshakeRace(error) || this.#closed) return false;
         const failure = new SubscribeError(names, error);
         for (const name of names) {
           const entry = map.get(name);
           if (entry === undefined) continue;
           for (const s of [...entry.subs]) s._settle(failure);
         }
+        return true;
       },
     );
   }
@@ -697,7 +756,15 @@ class RedisPubSub<T> extends EventEmitter<PubSubEvents> implements PubSub<T>, Su
 
   #startWatchdog(): void {
     if (this.#pingIntervalMs === 0 || this.#watchdog !== undefined) return;
-    if (this.#sub !== undefined && isCluster(this.#sub)) return;
+    const sub = this.#sub;
+    if (sub !== undefined && isCluster(sub)) {
+      this.#clusterWatchdog ??= new ClusterWatchdog(sub, this.#clusterHost, {
+        sharded: this.#sharded,
+        intervalMs: this.#pingIntervalMs,
+        timeoutMs: this.#pingTimeoutMs,
+      });
+      return;
+    }
     this.#watchdog = setInterval(this.#tick, this.#pingIntervalMs);
     this.#watchdog.unref();
   }
@@ -705,6 +772,7 @@ class RedisPubSub<T> extends EventEmitter<PubSubEvents> implements PubSub<T>, Su
   #stopWatchdog(): void {
     if (this.#watchdog !== undefined) clearInterval(this.#watchdog);
     this.#watchdog = undefined;
+    this.#clusterWatchdog?.stop();
     this.#cancelPing();
   }
 
@@ -726,7 +794,7 @@ class RedisPubSub<T> extends EventEmitter<PubSubEvents> implements PubSub<T>, Su
     ) {
       // Connected at TCP level but the handshake never completes: a frozen or blackholed server.
       this.#connectSince = 0;
-      sub.disconnect(true);
+      dropConnection(sub, true);
     }
   };
 
@@ -738,7 +806,7 @@ class RedisPubSub<T> extends EventEmitter<PubSubEvents> implements PubSub<T>, Su
     if (this.#downSince === 0) {
       this.#markDown('ping-timeout', new Error(`PING unanswered after ${this.#pingTimeoutMs} ms`));
     }
-    sub.disconnect(true);
+    dropConnection(sub, true);
   };
 
   #cancelPing(): void {
@@ -786,6 +854,16 @@ function parseTargets(targets: SubscribeTargets): { channels: string[]; patterns
     channels: [...new Set(channels as string[])],
     patterns: [...new Set(patterns as string[])],
   };
+}
+
+/**
+ * ioredis refused a (P|S)SUBSCRIBE with "Connection in subscriber mode": only possible when it was
+ * written during the connection's handshake (ioredis sends commands allowed while Redis loads
+ * before the ready check), whose INFO then fails and closes the connection. A lost connection, not
+ * a refusal: subscribed again on the next one.
+ */
+function isHandshakeRace(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('Connection in subscriber mode');
 }
 
 function inactive(map: Map<string, Entry>): string[] {
