@@ -724,12 +724,16 @@ function decodeRecord<T extends SessionData>(
     else if (field === 'm:a') absolute = Number(value);
   }
   if (userId === undefined) return null;
+  // PTTL counts from the script's start time and `now` is read later in it (TIME): the sum can
+  // be 1 ms past the absolute limit the expiry was capped at.
+  let expiresAt = pttl > 0 ? now + pttl : now;
+  if (absolute > 0 && expiresAt > absolute) expiresAt = absolute;
   return {
     id,
     userId,
     data: data as T,
     createdAt,
-    expiresAt: pttl > 0 ? now + pttl : now,
+    expiresAt,
     absoluteExpiresAt: absolute > 0 ? absolute : null,
   };
 }
