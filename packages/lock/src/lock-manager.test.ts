@@ -104,6 +104,28 @@ describe('acquire / release / extend', () => {
     expect(await admin.exists(`x:lock:{${k}}`)).toBe(0);
   });
 
+  it('fencing tokens keep increasing when the counter falls behind (failover to a lagging replica)', async () => {
+    const locks = manager();
+    const k = key();
+    const first = await locks.acquire(k);
+    await first.release();
+    const second = await locks.acquire(k);
+    await second.release();
+    // What a replica promoted before it received the last acquisitions would hold.
+    await admin.set(`x:lock:{${k}}:fence`, String(first.fencingToken));
+    const third = await locks.acquire(k);
+    expect(third.fencingToken).toBeGreaterThan(second.fencingToken);
+    await third.release();
+    // Back-to-back acquisitions still increase strictly (by one within a microsecond).
+    const tokens: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const lock = await locks.acquire(k);
+      tokens.push(lock.fencingToken);
+      await lock.release();
+    }
+    for (let i = 1; i < tokens.length; i++) expect(tokens[i]).toBeGreaterThan(tokens[i - 1]!);
+  });
+
   it('fencing tokens keep increasing after Redis restarts empty', async () => {
     const server = await startRedis();
     const locks = manager({ redis: server.url });

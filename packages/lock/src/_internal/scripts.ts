@@ -4,21 +4,23 @@
 /**
  * KEYS[1] = lock, KEYS[2] = fencing counter; ARGV[1] = token, ARGV[2] = ttl ms.
  * Returns one integer: the fencing token (> 0) when acquired; when held by another token,
- * `-1 - pttl` (< 0) with the holder's remaining TTL in ms, or 0 when that TTL is unknown (no TTL). The success path is two commands (SET NX PX, INCR); the failure path three
+ * `-1 - pttl` (< 0) with the holder's remaining TTL in ms, or 0 when that TTL is unknown (no TTL).
+ * The success path is four commands (SET NX PX, TIME, GET, SET); the failure path three
  * (SET NX PX, GET, PTTL).
- * The fencing token increases by one per acquisition. A missing counter (first use, or a restart
- * that lost it) starts at the server time in microseconds, so tokens keep increasing across such
- * a restart: a key would need more than one acquisition per microsecond to catch up with the clock.
+ * The fencing token is the larger of the counter + 1 and the server time in microseconds, so it
+ * keeps increasing when the counter is lost: a restart without the data, or a failover to a
+ * replica that had not received the last increments (replication is asynchronous). Across a
+ * failover that holds as long as the new primary's clock is not behind the old one's by more than
+ * the time the failover took.
  * A re-sent acquire of the same token is answered with the token it got.
  */
 export const ACQUIRE = `
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  local fence = redis.call('INCR', KEYS[2])
-  if fence == 1 then
-    local t = redis.call('TIME')
-    fence = tonumber(t[1]) * 1000000 + tonumber(t[2])
-    redis.call('SET', KEYS[2], string.format('%d', fence))
-  end
+  local t = redis.call('TIME')
+  local fence = (tonumber(redis.call('GET', KEYS[2])) or 0) + 1
+  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  if fence < now then fence = now end
+  redis.call('SET', KEYS[2], string.format('%d', fence))
   return fence
 end
 if redis.call('GET', KEYS[1]) == ARGV[1] then
