@@ -32,6 +32,28 @@ async function ready(redis: Redis | Cluster): Promise<void> {
   await waitFor('client ready', () => redis.status === 'ready');
 }
 
+/**
+ * A pub/sub on `redis` with a fast PING watchdog (100 ms, 200 ms deadline) and fast reconnects,
+ * one confirmed subscription to `channel`, and the disconnect reasons and gaps it reports.
+ */
+async function watchedIdleSubscriber(redis: Redis, channel: string) {
+  await ready(redis);
+  const ps = pubsub<string>({
+    redis,
+    breaker: false,
+    pingIntervalMs: 100,
+    pingTimeoutMs: 200,
+    reconnect: { minDelayMs: 20, maxDelayMs: 100 },
+  });
+  const downs: string[] = [];
+  ps.on('disconnect', (info) => downs.push(info.reason));
+  const sub = ps.subscribe(channel);
+  const gaps: GapInfo[] = [];
+  sub.on('gap', (gap) => gaps.push(gap));
+  await sub.ready;
+  return { ps, sub, downs, gaps };
+}
+
 async function take<T>(sub: Subscription<T>, n: number, timeoutMs = 5_000): Promise<Message<T>[]> {
   const out: Message<T>[] = [];
   if (n === 0) return out;
@@ -260,20 +282,7 @@ describe('createPubSub on a standalone server', () => {
   it('notices a frozen server on an idle subscriber (PING deadline) and recovers after resume', async () => {
     const r = await startRedis();
     const redis = client(r.url);
-    await ready(redis);
-    const ps = pubsub<string>({
-      redis,
-      breaker: false,
-      pingIntervalMs: 100,
-      pingTimeoutMs: 200,
-      reconnect: { minDelayMs: 20, maxDelayMs: 100 },
-    });
-    const downs: string[] = [];
-    ps.on('disconnect', (info) => downs.push(info.reason));
-    const sub = ps.subscribe('idle');
-    const gaps: GapInfo[] = [];
-    sub.on('gap', (gap) => gaps.push(gap));
-    await sub.ready;
+    const { ps, sub, downs, gaps } = await watchedIdleSubscriber(redis, 'idle');
     await r.freeze();
     const frozenAt = Date.now();
     await waitFor('frozen server noticed', () => downs.length > 0, { timeoutMs: 2_000 });
@@ -297,20 +306,7 @@ describe('createPubSub on a standalone server', () => {
     const proxy = await startFaultProxy({ target: r });
     open.push({ close: () => proxy.close() });
     const redis = client(proxy.url);
-    await ready(redis);
-    const ps = pubsub<string>({
-      redis,
-      breaker: false,
-      pingIntervalMs: 100,
-      pingTimeoutMs: 200,
-      reconnect: { minDelayMs: 20, maxDelayMs: 100 },
-    });
-    const downs: string[] = [];
-    ps.on('disconnect', (info) => downs.push(info.reason));
-    const sub = ps.subscribe('path');
-    const gaps: GapInfo[] = [];
-    sub.on('gap', (gap) => gaps.push(gap));
-    await sub.ready;
+    const { ps, sub, downs, gaps } = await watchedIdleSubscriber(redis, 'path');
     proxy.blackhole();
     await waitFor('stalled path noticed', () => downs.length > 0, { timeoutMs: 2_000 });
     expect(downs[0]).toBe('ping-timeout');

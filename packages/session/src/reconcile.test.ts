@@ -2,6 +2,7 @@ import { createBreaker } from '@x/breaker';
 import {
   type FaultProxy,
   type RedisHandle,
+  sleep,
   startCluster,
   startFaultProxy,
   startRedis,
@@ -20,7 +21,6 @@ import {
 // replayed into Redis once it is back. "Another process" is a second store on its own client
 // without fallback: it sees only what is in Redis.
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();

@@ -1,4 +1,4 @@
-import { startCluster, startRedis, waitFor } from '@x/testkit';
+import { sleep, startCluster, startRedis, waitFor } from '@x/testkit';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { userTag } from './_internal/ids.js';
@@ -14,7 +14,6 @@ import {
   type SessionStoreOptions,
 } from './session-store.js';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();

@@ -11,7 +11,7 @@ import {
 import { type RedisClient, type RedisSource, resolveRedis } from '@x/config';
 import type { Redis, RedisOptions } from 'ioredis';
 import { isWellFormedId, newId, tagOf, userTag } from './_internal/ids.js';
-import { indexKey, recordKey } from './_internal/keys.js';
+import { indexKey, ownerOf, recordKey } from './_internal/keys.js';
 import { MemoryBackend } from './_internal/memory-backend.js';
 import { Reconciler, type RedisState } from './_internal/reconciler.js';
 import { runScript } from './_internal/run-script.js';
@@ -736,11 +736,6 @@ function decodeRecord<T extends SessionData>(
     expiresAt,
     absoluteExpiresAt: absolute > 0 ? absolute : null,
   };
-}
-
-function ownerOf(fields: string[]): string | null {
-  for (let i = 0; i < fields.length; i += 2) if (fields[i] === 'm:u') return fields[i + 1] ?? null;
-  return null;
 }
 
 function checkId(id: unknown): asserts id is string {

@@ -1,6 +1,6 @@
 /**
- * Key layout, shared by the store, the express-session store and the reconciliation after an
- * outage. Every key of one user carries the user's hash tag (see ids.ts), so one script can change
+ * Key and record layout, shared by the store, the express-session store and the reconciliation
+ * after an outage. Every key of one user carries the user's hash tag (see ids.ts), so one script can change
  * a record and its index on Redis Cluster.
  */
 
@@ -27,4 +27,13 @@ export function expressKey(prefix: string, sid: string): string {
 /** The tombstone of an express-session record: refuses writes of a destroyed sid for a while. */
 export function expressTombstoneKey(key: string): string {
   return `${key}:gone`;
+}
+
+/**
+ * The owner (`m:u`) in a session record read as a flat `[field, value, ...]` list (HGETALL), or
+ * `null` when the record has none.
+ */
+export function ownerOf(fields: readonly string[]): string | null {
+  for (let i = 0; i < fields.length; i += 2) if (fields[i] === 'm:u') return fields[i + 1] ?? null;
+  return null;
 }

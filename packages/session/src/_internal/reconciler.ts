@@ -1,6 +1,6 @@
 import { isSessionError } from '../errors.js';
 import { tagOf } from './ids.js';
-import { expressTombstoneKey, idOfRecordKey, indexKey, recordKey } from './keys.js';
+import { expressTombstoneKey, idOfRecordKey, indexKey, ownerOf, recordKey } from './keys.js';
 import type { MemoryBackend, MemoryJournal } from './memory-backend.js';
 import {
   COPY_SESSION,
@@ -324,7 +324,7 @@ export class Reconciler implements MemoryJournal {
           // The owner was unknown in memory: read it from Redis (a session never changes owner,
           // so DESTROY's own owner check keeps this atomic).
           const reply = (await run(READ, [key], [])) as [string[], number, number] | null;
-          userId = reply === null ? null : fieldOf(reply[0], 'm:u');
+          userId = reply === null ? null : ownerOf(reply[0]);
           if (userId === null) return true;
           index = indexKey(this.#prefix, tagOf(entry.id), userId);
         }
@@ -454,10 +454,5 @@ export class Reconciler implements MemoryJournal {
 function indexOf(entry: Entry): string | null {
   if (entry.kind === 'session') return entry.index;
   if (entry.kind === 'destroy') return entry.index;
-  return null;
-}
-
-function fieldOf(flat: string[], field: string): string | null {
-  for (let i = 0; i < flat.length; i += 2) if (flat[i] === field) return flat[i + 1] ?? null;
   return null;
 }
