@@ -15,3 +15,4 @@ export { startRedis } from './redis-server';
 export { type ReplicaSetHandle, type ReplicaSetOptions, startReplicaSet } from './replica-set';
 export { createTlsFiles } from './tls';
 export type { RedisHandle, StartRedisOptions, TlsFiles } from './types';
+export { type StartVerdaccioOptions, startVerdaccio, type VerdaccioHandle } from './verdaccio';
