@@ -1,9 +1,21 @@
+import { EventEmitter } from 'node:events';
 import { isCluster, type RedisClient } from '@x/config';
-import { type SessionData as ExpressSessionData, Store } from 'express-session';
-import { expressKey, expressTombstoneKey } from './_internal/keys.js';
+import { deliver, type StoreCallback } from './_internal/express-callback.js';
+import { sidKey, sidOfKey, sidScanPattern, sidTombstoneKey } from './_internal/express-keys.js';
+import { withCookie, XTOUCH } from './_internal/express-scripts.js';
+import { expressSessionStoreMethods } from './_internal/express-session-module.js';
+import type { MemoryBackend } from './_internal/memory-backend.js';
+import { runScript } from './_internal/run-script.js';
 import { XDESTROY, XSET } from './_internal/scripts.js';
-import { InvalidSessionIdError, SessionOptionsError } from './errors.js';
+import {
+  InvalidSessionIdError,
+  SessionDataError,
+  SessionOptionsError,
+  SessionUnavailableError,
+} from './errors.js';
 import { kInternals, type SessionStore, type StoreInternals } from './session-store.js';
+
+export type { StoreCallback } from './_internal/express-callback.js';
 
 /** Options of {@link createExpressSessionStore}. */
 export interface ExpressSessionStoreOptions {
@@ -13,7 +25,7 @@ export interface ExpressSessionStoreOptions {
    */
   store: SessionStore<any>;
   /**
-   * Lifetime of a session whose cookie has no expiry, in ms.
+   * Lifetime of a session whose cookie has no expiry (a browser-session cookie), in ms.
    * @default the store's `ttlMs`
    */
   ttlMs?: number;
@@ -23,30 +35,61 @@ export interface ExpressSessionStoreOptions {
    * @default 60_000
    */
   tombstoneMs?: number;
+  /**
+   * Longest session id accepted, in UTF-16 code units. A longer id is refused with
+   * `InvalidSessionIdError` (passed to the callback, or as the rejection), before any Redis call.
+   * Ids are stored under an encoding of at most 6 characters per code unit (see the README).
+   * @default 512
+   */
+  maxIdLength?: number;
 }
 
-type Callback<T = void> = (error?: unknown, value?: T) => void;
+/**
+ * The cookie of a stored session, as express-session and @fastify/session serialize it. Only
+ * `expires` is read by the store (the record's lifetime follows it).
+ */
+export interface ExpressSessionCookie {
+  expires?: Date | string | null;
+  originalMaxAge?: number | null;
+  [field: string]: any;
+}
 
-// express-session ids (uid-safe, 24 bytes by default) and this package's ids both match.
-const SID = /^[A-Za-z0-9_.-]{16,256}$/;
+/** A session as express-session or @fastify/session hands it to the store: a JSON-serializable object. */
+export interface ExpressSessionRecord {
+  cookie?: ExpressSessionCookie;
+  [field: string]: any;
+}
+
+const DEFAULT_TOMBSTONE_MS = 60_000;
+const DEFAULT_MAX_ID_LENGTH = 512;
+const MAX_ID_LENGTH_LIMIT = 65_536;
+const SCAN_COUNT = 1000;
+/** What a page read answers when the memory fallback served it instead of Redis. */
+const MEMORY = Symbol('memory');
 
 /**
- * An express-session `Store` on Redis.
+ * An express-session `Store` on Redis, also usable as a @fastify/session store (same interface).
  *
- * How express-session maps onto Redis: express-session chooses the session id (its `genid`, 192
- * random bits by default) and hands the whole session object to `set(sid, session)`. Each one is
- * stored as one JSON string at `<prefix>x:{<sid>}` with a TTL from the cookie's expiry (else
- * `ttlMs`); these records are anonymous, outside the per-user index of `createSessionStore`.
- * `destroy` leaves a tombstone, so a concurrent request that still holds the session cannot write
- * it back. `all`, `length` and `clear` walk the records with SCAN (every master on a Cluster).
- * Redis down: callbacks receive `SessionUnavailableError` (or the store's memory fallback serves;
- * once Redis is back, the records set there are copied into it unless it has that sid, and the
- * destroys made there are replayed first, tombstone included).
+ * How the frameworks map onto Redis: the framework chooses the session id (any string: its
+ * `genid` / `idGenerator`) and hands the whole session object to `set(sid, session)`. Each one is
+ * stored as one JSON string at `<prefix>x:{<encoded sid>}` (an encoding that is safe for Cluster
+ * hash tags and SCAN patterns; the identity for the usual ids) with a TTL from the cookie's expiry
+ * (else `ttlMs`); these records are anonymous, outside the per-user index of `createSessionStore`.
+ * `set` of a session whose cookie has already expired deletes it. `touch` rewrites the stored
+ * `cookie` and the TTL together. `destroy` leaves a tombstone, so a concurrent request that still
+ * holds the session cannot write it back. `ids`, `all`, `length` and `clear` walk the records with
+ * SCAN (every master on a Cluster).
+ *
+ * Every method takes a Node-style callback, called on a later tick and outside any promise chain,
+ * or returns a promise when no callback is given. Nothing is ever thrown at the caller: a bad id or
+ * session is a typed error in the callback. Redis down: `SessionUnavailableError` (fail closed),
+ * unless the session store has `fallback: 'memory'`.
  */
-export class ExpressSessionStore extends Store {
+export class ExpressSessionStore extends EventEmitter {
   readonly #store: StoreInternals;
   readonly #ttlMs: number;
   readonly #tombstoneMs: number;
+  readonly #maxIdLength: number;
 
   /** Prefer {@link createExpressSessionStore}. */
   constructor(options: ExpressSessionStoreOptions) {
@@ -61,7 +104,8 @@ export class ExpressSessionStore extends Store {
       throw new SessionOptionsError('store', options.store, 'a store from createSessionStore');
     }
     const ttlMs = options.ttlMs ?? internals.ttlMs;
-    const tombstoneMs = options.tombstoneMs ?? 60_000;
+    const tombstoneMs = options.tombstoneMs ?? DEFAULT_TOMBSTONE_MS;
+    const maxIdLength = options.maxIdLength ?? DEFAULT_MAX_ID_LENGTH;
     for (const [field, value] of [
       ['ttlMs', ttlMs],
       ['tombstoneMs', tombstoneMs],
@@ -70,179 +114,403 @@ export class ExpressSessionStore extends Store {
         throw new SessionOptionsError(field, value, 'an integer >= 1');
       }
     }
+    if (
+      !Number.isSafeInteger(maxIdLength) ||
+      maxIdLength < 1 ||
+      maxIdLength > MAX_ID_LENGTH_LIMIT
+    ) {
+      throw new SessionOptionsError(
+        'maxIdLength',
+        maxIdLength,
+        `an integer from 1 to ${MAX_ID_LENGTH_LIMIT}`,
+      );
+    }
     this.#store = internals;
     this.#ttlMs = ttlMs;
     this.#tombstoneMs = tombstoneMs;
+    this.#maxIdLength = maxIdLength;
   }
 
-  /** Reads a session; a malformed sid or a missing session yields `null` (no Redis call for the former). */
-  override get(sid: string, callback: Callback<ExpressSessionData | null>): void {
-    if (!SID.test(sid)) {
-      callback(undefined, null);
-      return;
-    }
-    const key = this.#key(sid);
-    settle(
-      this.#store
-        .command(
+  /**
+   * Reads a session: `null` when there is none, or when its cookie has expired.
+   * @param callback `(error, session)`; without it, a promise.
+   */
+  get(sid: string): Promise<ExpressSessionRecord | null>;
+  get(sid: string, callback: StoreCallback<ExpressSessionRecord | null>): void;
+  get(
+    sid: string,
+    callback?: StoreCallback<ExpressSessionRecord | null>,
+  ): Promise<ExpressSessionRecord | null> | undefined {
+    return deliver(
+      (async () => {
+        const key = this.#key(sid);
+        const json = await this.#store.command(
           'get',
           (client) => client.get(key),
           (memory) => memory.get(key),
           [key],
-        )
-        .then((json) => (json === null ? null : parse(json))),
-      callback,
-    );
-  }
-
-  /** Writes a session, unless it was destroyed meanwhile (then it stays destroyed). */
-  override set(sid: string, session: ExpressSessionData, callback?: Callback): void {
-    if (!SID.test(sid)) {
-      callback?.(new InvalidSessionIdError(sid));
-      return;
-    }
-    const ttl = this.#ttl(session);
-    let json: string;
-    try {
-      json = JSON.stringify(session);
-    } catch (error) {
-      callback?.(error);
-      return;
-    }
-    settle(
-      this.#store.call('set', XSET, [this.#key(sid), this.#tomb(sid)], [json, ttl]).then(noop),
-      callback,
-    );
-  }
-
-  /** Extends a session's lifetime to its cookie's expiry (no-op if it does not exist). */
-  override touch(sid: string, session: ExpressSessionData, callback?: Callback): void {
-    if (!SID.test(sid)) {
-      callback?.();
-      return;
-    }
-    const key = this.#key(sid);
-    const ttl = this.#ttl(session);
-    settle(
-      this.#store
-        .command(
-          'touch',
-          (client) => client.pexpire(key, ttl),
-          (memory) => memory.pexpire(key, ttl),
-          [key],
-        )
-        .then(noop),
-      callback,
-    );
-  }
-
-  /** Destroys a session and leaves a tombstone. */
-  override destroy(sid: string, callback?: Callback): void {
-    if (!SID.test(sid)) {
-      callback?.();
-      return;
-    }
-    settle(
-      this.#store
-        .call('destroy', XDESTROY, [this.#key(sid), this.#tomb(sid)], [this.#tombstoneMs])
-        .then(noop),
-      callback,
-    );
-  }
-
-  /** Every session, by sid. */
-  override all(callback: Callback<Record<string, ExpressSessionData>>): void {
-    settle(
-      this.#keys('all').then(async (keys) => {
-        const out: Record<string, ExpressSessionData> = {};
-        const values = await this.#store.command(
-          'all',
-          (client) => Promise.all(keys.map((key) => client.get(key))),
-          (memory) => keys.map((key) => memory.get(key)),
         );
-        keys.forEach((key, i) => {
-          const json = values[i];
-          const session = json == null ? null : parse(json);
-          if (session !== null) out[this.#sidOf(key)] = session;
-        });
-        return out;
-      }),
+        return json === null ? null : live(parse(json), Date.now());
+      })(),
       callback,
     );
   }
 
-  /** Number of sessions. */
-  override length(callback: Callback<number>): void {
-    settle(
-      this.#keys('length').then((keys) => keys.length),
+  /**
+   * Writes a session with the lifetime of its cookie (a session whose cookie has already expired
+   * is deleted instead). A destroyed sid stays destroyed for a while (`tombstoneMs`): the write is
+   * then dropped, and still reported as a success.
+   * @param callback `(error)`; without it, a promise.
+   */
+  set(sid: string, session: ExpressSessionRecord): Promise<void>;
+  set(sid: string, session: ExpressSessionRecord, callback: StoreCallback): void;
+  set(
+    sid: string,
+    session: ExpressSessionRecord,
+    callback?: StoreCallback,
+  ): Promise<void> | undefined {
+    return deliver(
+      (async () => {
+        const key = this.#key(sid);
+        checkSession(session, 'set');
+        const ttl = this.#ttl(session);
+        const json = serialize(session);
+        if (ttl <= 0) {
+          await this.#expire('set', key);
+          return;
+        }
+        await this.#store.call('set', XSET, [key, sidTombstoneKey(key)], [json, ttl]);
+      })(),
       callback,
     );
   }
 
-  /** Destroys every session of this store (express-session records only). */
-  override clear(callback?: Callback): void {
-    settle(
-      this.#keys('clear').then((keys) =>
-        this.#store
-          .command(
-            'clear',
-            async (client) => {
-              for (const key of keys) await client.unlink(key);
-              return keys.length;
-            },
-            (memory) => memory.del(keys),
-          )
-          .then(noop),
-      ),
+  /**
+   * Extends a session to its cookie's new expiry: the stored `cookie` (so `cookie.expires`) and the
+   * record's TTL change together, in one step; the rest of the record is kept as stored. No effect
+   * when the session does not exist; a cookie that has already expired deletes it.
+   * @param callback `(error)`; without it, a promise.
+   */
+  touch(sid: string, session: ExpressSessionRecord): Promise<void>;
+  touch(sid: string, session: ExpressSessionRecord, callback: StoreCallback): void;
+  touch(
+    sid: string,
+    session: ExpressSessionRecord,
+    callback?: StoreCallback,
+  ): Promise<void> | undefined {
+    return deliver(
+      (async () => {
+        const key = this.#key(sid);
+        checkSession(session, 'touch');
+        const ttl = this.#ttl(session);
+        if (ttl <= 0) {
+          await this.#expire('touch', key);
+          return;
+        }
+        if (session.cookie === undefined || session.cookie === null) {
+          // No cookie to store: only the lifetime changes.
+          await this.#store.command(
+            'touch',
+            (client) => client.pexpire(key, ttl),
+            (memory) => memory.pexpire(key, ttl),
+            [key],
+          );
+          return;
+        }
+        const cookie = serialize(session.cookie);
+        await this.#store.command(
+          'touch',
+          (client) => runScript(client, XTOUCH, [key], [cookie, ttl]),
+          (memory) => {
+            const json = memory.get(key);
+            if (json === null) return 0;
+            return memory.run(
+              XSET,
+              [key, sidTombstoneKey(key)],
+              [withCookie(json, cookie) ?? json, ttl],
+            );
+          },
+          [key],
+        );
+      })(),
       callback,
     );
   }
 
-  #key(sid: string): string {
-    return expressKey(this.#store.prefix, sid);
+  /**
+   * Destroys a session and leaves a tombstone (see `tombstoneMs`).
+   * @param callback `(error)`; without it, a promise.
+   */
+  destroy(sid: string): Promise<void>;
+  destroy(sid: string, callback: StoreCallback): void;
+  destroy(sid: string, callback?: StoreCallback): Promise<void> | undefined {
+    return deliver(
+      (async () => {
+        const key = this.#key(sid);
+        await this.#store.call(
+          'destroy',
+          XDESTROY,
+          [key, sidTombstoneKey(key)],
+          [this.#tombstoneMs],
+        );
+      })(),
+      callback,
+    );
   }
 
-  #tomb(sid: string): string {
-    return expressTombstoneKey(this.#key(sid));
+  /**
+   * The id of every session of this store (connect-redis' `ids`).
+   * @param callback `(error, ids)`; without it, a promise.
+   */
+  ids(): Promise<string[]>;
+  ids(callback: StoreCallback<string[]>): void;
+  ids(callback?: StoreCallback<string[]>): Promise<string[]> | undefined {
+    return deliver(
+      (async () => {
+        const ids: string[] = [];
+        const prefix = this.#store.prefix;
+        const add = (keys: readonly string[]): void => {
+          for (const key of keys) {
+            const sid = sidOfKey(prefix, key);
+            if (sid !== null) ids.push(sid);
+          }
+        };
+        await this.#walk(
+          'ids',
+          async (keys) => add(keys),
+          (memory) => add(memory.xkeys()),
+        );
+        return ids;
+      })(),
+      callback,
+    );
   }
 
-  #sidOf(key: string): string {
-    return key.slice(this.#store.prefix.length + 3, -1);
+  /**
+   * Every live session, by id (the shape of express-session's `MemoryStore#all`).
+   * @param callback `(error, sessions)`; without it, a promise.
+   */
+  all(): Promise<Record<string, ExpressSessionRecord>>;
+  all(callback: StoreCallback<Record<string, ExpressSessionRecord>>): void;
+  all(
+    callback?: StoreCallback<Record<string, ExpressSessionRecord>>,
+  ): Promise<Record<string, ExpressSessionRecord>> | undefined {
+    return deliver(
+      (async () => {
+        const out: Record<string, ExpressSessionRecord> = Object.create(null);
+        const prefix = this.#store.prefix;
+        const add = (keys: readonly string[], values: readonly (string | null)[]): void => {
+          const now = Date.now();
+          keys.forEach((key, i) => {
+            const sid = sidOfKey(prefix, key);
+            const json = values[i];
+            if (sid === null || json == null) return;
+            const session = live(parse(json), now);
+            if (session !== null) out[sid] = session;
+          });
+        };
+        await this.#walk(
+          'all',
+          async (keys, node) => {
+            const values = await this.#store.command(
+              'all',
+              async (): Promise<(string | null)[]> => {
+                const replies = (await node.pipeline(keys.map((key) => ['get', key])).exec()) ?? [];
+                return replies.map(([error, value]) => {
+                  if (error) throw error;
+                  return value as string | null;
+                });
+              },
+              () => {
+                throw unavailableDuringWalk('all');
+              },
+            );
+            add(keys, values);
+          },
+          (memory) => {
+            const keys = memory.xkeys();
+            add(
+              keys,
+              keys.map((key) => memory.get(key)),
+            );
+          },
+        );
+        return { ...out };
+      })(),
+      callback,
+    );
   }
 
-  #ttl(session: ExpressSessionData | undefined): number {
+  /**
+   * Number of sessions.
+   * @param callback `(error, count)`; without it, a promise.
+   */
+  length(): Promise<number>;
+  length(callback: StoreCallback<number>): void;
+  length(callback?: StoreCallback<number>): Promise<number> | undefined {
+    return deliver(
+      (async () => {
+        let count = 0;
+        const prefix = this.#store.prefix;
+        const add = (keys: readonly string[]): void => {
+          for (const key of keys) if (sidOfKey(prefix, key) !== null) count++;
+        };
+        await this.#walk(
+          'length',
+          async (keys) => add(keys),
+          (memory) => add(memory.xkeys()),
+        );
+        return count;
+      })(),
+      callback,
+    );
+  }
+
+  /**
+   * Deletes every session of this store (express-session records only; tombstones are kept).
+   * @param callback `(error)`; without it, a promise.
+   */
+  clear(): Promise<void>;
+  clear(callback: StoreCallback): void;
+  clear(callback?: StoreCallback): Promise<void> | undefined {
+    return deliver(
+      (async () => {
+        await this.#walk(
+          'clear',
+          async (keys, node) => {
+            await this.#store.command(
+              'clear',
+              async () => {
+                const replies =
+                  (await node.pipeline(keys.map((key) => ['unlink', key])).exec()) ?? [];
+                for (const [error] of replies) if (error) throw error;
+              },
+              () => {
+                throw unavailableDuringWalk('clear');
+              },
+            );
+          },
+          (memory) => {
+            memory.del(memory.xkeys());
+          },
+        );
+      })(),
+      callback,
+    );
+  }
+
+  /**
+   * Called by express-session for `req.session.regenerate()`: destroys the session and lets
+   * express-session generate a new one. (express-session's own `Store#regenerate`.)
+   */
+  regenerate(req: any, callback: (error?: any) => any): void {
+    this.destroy(req.sessionID, (error) => {
+      (this as unknown as { generate(req: unknown): void }).generate(req);
+      callback(error);
+    });
+  }
+
+  /** Loads a session as an express-session `Session` (express-session's own `Store#load`). */
+  load(sid: string, callback: (error: any, session?: any) => any): void {
+    this.get(sid, (error, session) => {
+      if (error) return callback(error);
+      if (!session) return callback(undefined);
+      let loaded: unknown;
+      try {
+        loaded = this.createSession({ sessionID: sid, sessionStore: this }, session);
+      } catch (failure) {
+        return callback(failure);
+      }
+      return callback(null, loaded);
+    });
+  }
+
+  /**
+   * Called by express-session to turn a stored session into its `Session` object
+   * (express-session's own `Store#createSession`, loaded on first use).
+   */
+  createSession(req: any, session: any): any {
+    return expressSessionStoreMethods().createSession.call(this, req, session);
+  }
+
+  #key(sid: unknown): string {
+    if (typeof sid !== 'string' || sid.length > this.#maxIdLength) {
+      throw new InvalidSessionIdError(sid);
+    }
+    return sidKey(this.#store.prefix, sid);
+  }
+
+  /** The record's lifetime in ms from the cookie's expiry (<= 0: expired), else `ttlMs`. */
+  #ttl(session: ExpressSessionRecord | null | undefined): number {
     const expires = session?.cookie?.expires;
     if (expires !== undefined && expires !== null) {
-      const ms = new Date(expires).getTime() - Date.now();
-      if (Number.isFinite(ms)) return Math.max(1, Math.ceil(ms));
+      const at = new Date(expires).getTime();
+      if (Number.isFinite(at)) return Math.ceil(at - Date.now());
     }
     return this.#ttlMs;
   }
 
-  #keys(operation: string): Promise<string[]> {
-    const match = `${escapeGlob(this.#store.prefix)}x:{*}`;
-    return this.#store.command(
+  /**
+   * A session written with an expired cookie is deleted, as express-session's MemoryStore and
+   * connect-redis do. In Redis: a plain delete (no tombstone: the sid may be written again with a
+   * valid cookie). Served by the memory fallback: a destroy with the shortest tombstone, so that
+   * the replay after the outage deletes the copy Redis may still hold instead of letting it live.
+   */
+  async #expire(operation: string, key: string): Promise<void> {
+    await this.#store.command(
       operation,
-      async (client) => {
-        const nodes: RedisClient[] = isCluster(client) ? client.nodes('master') : [client];
-        const keys: string[] = [];
-        for (const node of nodes) {
-          let cursor = '0';
-          do {
-            const [next, batch] = await node.scan(cursor, 'MATCH', match, 'COUNT', 1000);
-            cursor = next;
-            keys.push(...batch);
-          } while (cursor !== '0');
-        }
-        return keys;
-      },
-      (memory) => memory.xkeys(),
+      (client) => client.del(key),
+      (memory) => memory.run(XDESTROY, [key, sidTombstoneKey(key)], [1]),
+      [key],
     );
+  }
+
+  /**
+   * Walks every record key of this prefix with SCAN (each master of a Cluster), page by page, each
+   * page one guarded call with its own deadline. When the memory fallback serves the first page
+   * (Redis unavailable), `inMemory` answers instead; if Redis fails after the walk started, the
+   * walk fails with `SessionUnavailableError` rather than mixing the two.
+   */
+  async #walk(
+    operation: string,
+    onPage: (keys: string[], node: RedisClient) => Promise<void>,
+    inMemory: (memory: MemoryBackend) => void,
+  ): Promise<void> {
+    const pattern = sidScanPattern(this.#store.prefix);
+    let nodes: RedisClient[] | undefined;
+    let memory: MemoryBackend | undefined;
+    for (let index = 0; nodes === undefined || index < nodes.length; index++) {
+      let cursor = '0';
+      do {
+        const reply = await this.#store.command<[string, string[]] | null | typeof MEMORY>(
+          operation,
+          async (client) => {
+            nodes ??= isCluster(client) ? client.nodes('master') : [client];
+            const node = nodes[index];
+            if (node === undefined) return null;
+            return node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT);
+          },
+          (fallback): typeof MEMORY => {
+            if (nodes !== undefined) throw unavailableDuringWalk(operation);
+            memory = fallback;
+            return MEMORY;
+          },
+        );
+        if (reply === MEMORY) {
+          inMemory(memory as MemoryBackend);
+          return;
+        }
+        if (reply === null || nodes === undefined) return;
+        const [next, keys] = reply;
+        cursor = next;
+        if (keys.length > 0) await onPage(keys, nodes[index] as RedisClient);
+      } while (cursor !== '0');
+    }
   }
 }
 
 /**
- * Creates an express-session store on top of a session store.
+ * Creates an express-session store (also a @fastify/session store) on top of a session store.
  * @example
  * import session from 'express-session';
  * const sessions = createSessionStore({ redis: process.env.REDIS_URL });
@@ -255,24 +523,49 @@ export function createExpressSessionStore(
   return new ExpressSessionStore(options);
 }
 
-function parse(json: string): ExpressSessionData | null {
+function checkSession(
+  session: unknown,
+  operation: string,
+): asserts session is ExpressSessionRecord {
+  if (typeof session !== 'object' || session === null || Array.isArray(session)) {
+    throw new SessionDataError(`the session to ${operation} must be an object`);
+  }
+}
+
+function serialize(value: unknown): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch (error) {
+    throw new SessionDataError('the session is not JSON-serializable', error);
+  }
+  if (json === undefined) throw new SessionDataError('the session is not JSON-serializable');
+  return json;
+}
+
+function parse(json: string): ExpressSessionRecord | null {
   try {
     const value = JSON.parse(json) as unknown;
-    return typeof value === 'object' && value !== null ? (value as ExpressSessionData) : null;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as ExpressSessionRecord)
+      : null;
   } catch {
+    // Only this store writes these keys; a foreign value reads as "no session", not as an error.
     return null;
   }
 }
 
-function escapeGlob(text: string): string {
-  return text.replace(/[*?[\]\\]/g, '\\$&');
+/** The session, or `null` when its cookie says it has expired (Redis' TTL may lag by 1 ms). */
+function live(session: ExpressSessionRecord | null, now: number): ExpressSessionRecord | null {
+  const expires = session?.cookie?.expires;
+  if (expires === undefined || expires === null) return session;
+  const at = new Date(expires).getTime();
+  return Number.isFinite(at) && at <= now ? null : session;
 }
 
-function settle<T>(promise: Promise<T>, callback: Callback<T> | undefined): void {
-  promise.then(
-    (value) => callback?.(undefined, value),
-    (error: unknown) => callback?.(error),
+function unavailableDuringWalk(operation: string): SessionUnavailableError {
+  return new SessionUnavailableError(
+    operation,
+    new Error('Redis became unavailable while the records were being walked'),
   );
 }
-
-function noop(): void {}
