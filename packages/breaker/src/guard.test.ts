@@ -771,3 +771,44 @@ describe('guard.send: the command settled by the guard itself', () => {
     expect(guard.stats()).toMatchObject({ requests: 4, successes: 1, failures: 2, pending: 0 });
   });
 });
+
+describe('createGuard: onFailure', () => {
+  it('sees infrastructure failures and timeouts, not command errors nor refusals', async () => {
+    const seen: string[] = [];
+    const guard = createGuard({
+      timeoutMs: 20,
+      breaker: { maxFailures: 2 },
+      onFailure: (error) => {
+        seen.push((error as Error).message);
+        throw new Error('an observer that throws changes nothing');
+      },
+    });
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), {
+      code: 'ECONNREFUSED',
+    });
+    expect(
+      await guard.execute(
+        () => Promise.reject(refused),
+        () => 'fallback',
+      ),
+    ).toBe('fallback');
+    await expect(
+      guard.execute(() => Promise.reject(new Error('WRONGTYPE Operation against a key'))),
+    ).rejects.toThrow(/WRONGTYPE/);
+    expect(
+      await guard.execute(
+        () => new Promise(() => {}),
+        () => 'late',
+      ),
+    ).toBe('late');
+    // The circuit is open now: refused without reaching Redis, not a failure of Redis.
+    expect(
+      await guard.execute(
+        () => 'never',
+        () => 'open',
+      ),
+    ).toBe('open');
+    expect(seen).toEqual(['connect ECONNREFUSED 127.0.0.1:1', expect.stringMatching(/20 ms/)]);
+    expect(() => createGuard({ timeoutMs: 1, onFailure: 42 as never })).toThrow(/onFailure/);
+  });
+});

@@ -37,6 +37,13 @@ export interface GuardOptions {
    * @default false
    */
   abortOnTimeout?: boolean;
+  /**
+   * Called after a call failed with an infrastructure error or hit its deadline, with that error
+   * (not for command errors such as `WRONGTYPE`, not for calls the open circuit refused): where a
+   * connection keeps its diagnosis. An exception it throws is ignored.
+   * @default undefined
+   */
+  onFailure?: ((error: unknown) => void) | undefined;
 }
 
 /** Options of one {@link Guard.execute} call. */
@@ -275,6 +282,7 @@ class CircuitGuard implements Guard {
   readonly #core: BreakerCore | undefined;
   readonly #isFailure: (error: unknown) => boolean;
   readonly #abortOnTimeout: boolean;
+  readonly #onFailure: ((error: unknown) => void) | undefined;
   // Deadlines use a clock read once per tick instead of once per call (a clock read costs
   // about as much as the whole guard): a call may be timed out up to one tick early, never late.
   readonly #tickMs: number;
@@ -328,6 +336,11 @@ class CircuitGuard implements Guard {
       throw new BreakerOptionsError('abortOnTimeout', abortOnTimeout, 'a boolean');
     }
     this.#abortOnTimeout = abortOnTimeout;
+    const onFailure = options.onFailure;
+    if (onFailure !== undefined && typeof onFailure !== 'function') {
+      throw new BreakerOptionsError('onFailure', onFailure, 'a function');
+    }
+    this.#onFailure = onFailure;
     this.breaker = breaker;
     this.timeoutMs = timeoutMs;
     this.#core = core;
@@ -571,6 +584,7 @@ class CircuitGuard implements Guard {
       }
       this.#failures++;
       if (this.#core !== undefined) this.#core[kFailure](entry.ticket, error, false);
+      if (this.#onFailure !== undefined) this.#notify(error);
     }
     if (op.fallback === undefined) throw error;
     this.#fallbacks++;
@@ -589,6 +603,7 @@ class CircuitGuard implements Guard {
     }
     this.#failures++;
     if (this.#core !== undefined) this.#core[kFailure](entry.ticket, error, false);
+    if (this.#onFailure !== undefined) this.#notify(error);
     this.#fail(entry, error);
   }
 
@@ -617,6 +632,7 @@ class CircuitGuard implements Guard {
         this.#timeouts++;
         const error = new GuardTimeoutError(this.timeoutMs);
         if (this.#core !== undefined) this.#core[kFailure](head.ticket, error, true);
+        if (this.#onFailure !== undefined) this.#notify(error);
         if (head.handle === undefined) this.#fail(head, error);
         else rejectSafe(head.handle, error);
         head.controller?.abort(error);
@@ -678,6 +694,14 @@ class CircuitGuard implements Guard {
       );
     } catch (fallbackError) {
       entry.reject(fallbackError);
+    }
+  }
+
+  #notify(error: unknown): void {
+    try {
+      this.#onFailure!(error);
+    } catch {
+      // A failing observer must not change how the call settles.
     }
   }
 
