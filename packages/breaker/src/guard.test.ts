@@ -786,15 +786,16 @@ describe('createGuard: onFailure', () => {
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), {
       code: 'ECONNREFUSED',
     });
+    // A command error first: it is not a failure (and would reset the count of failures).
+    await expect(
+      guard.execute(() => Promise.reject(new Error('WRONGTYPE Operation against a key'))),
+    ).rejects.toThrow(/WRONGTYPE/);
     expect(
       await guard.execute(
         () => Promise.reject(refused),
         () => 'fallback',
       ),
     ).toBe('fallback');
-    await expect(
-      guard.execute(() => Promise.reject(new Error('WRONGTYPE Operation against a key'))),
-    ).rejects.toThrow(/WRONGTYPE/);
     expect(
       await guard.execute(
         () => new Promise(() => {}),
