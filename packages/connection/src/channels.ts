@@ -73,6 +73,42 @@ export interface ConnectionCallContext {
   operation: string;
 }
 
+/**
+ * Message of the `x:instances` channel: an instance of an x package was created (`'open'`) or
+ * closed (`'close'`). `@x/otel` keeps the open ones and reads their `stats()` when metrics are
+ * collected, so counting costs nothing on the hot path.
+ */
+export interface InstanceMessage {
+  /** The package, e.g. `'@x/lock'`. */
+  package: string;
+  /** `'open'` when created, `'close'` when closed. */
+  event: 'open' | 'close';
+  /** The instance: anything with a `stats()` method. */
+  instance: { stats(): unknown };
+  /** A name that tells instances of one package apart (low cardinality), when there is one. */
+  name?: string | undefined;
+}
+
+/** Where every x package announces its instances ({@link InstanceMessage}). */
+export const INSTANCES_CHANNEL = 'x:instances';
+
+const instancesChannel = eventChannel<InstanceMessage>(INSTANCES_CHANNEL);
+
+/**
+ * Announces an instance on `x:instances` (call it when the instance is created, and with
+ * `'close'` when it is closed). Free when nobody listens.
+ */
+export function announceInstance(
+  pkg: string,
+  event: 'open' | 'close',
+  instance: { stats(): unknown },
+  name?: string,
+): void {
+  if (instancesChannel.hasSubscribers) {
+    instancesChannel.publish({ package: pkg, event, instance, name });
+  }
+}
+
 /** The channels `@x/connection` publishes on. */
 export const CONNECTION_CHANNELS = {
   /** Every state change of every connection ({@link ConnectionStateMessage}). */
@@ -87,5 +123,14 @@ export const CONNECTION_CHANNELS = {
 export const stateChannel = eventChannel<ConnectionStateMessage>(CONNECTION_CHANNELS.state);
 /** @internal */
 export const problemChannel = eventChannel<ConnectionProblemMessage>(CONNECTION_CHANNELS.problem);
-/** @internal */
-export const callChannel = operationChannel<ConnectionCallContext>(CONNECTION_CHANNELS.call);
+/**
+ * The TracingChannel of guarded calls (`x:connection:call`). A package whose hot path calls the
+ * guard directly checks `connectionCallChannel.hasSubscribers` and, only then, goes through
+ * `connection.execute` so that the call is traced.
+ */
+export const connectionCallChannel = operationChannel<ConnectionCallContext>(
+  CONNECTION_CHANNELS.call,
+);
+const callChannel = connectionCallChannel;
+
+export { callChannel };

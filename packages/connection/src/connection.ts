@@ -12,7 +12,7 @@ import { probeProtocol } from './_internal/protocol-probe.js';
 import {
   type ConnectionCallContext,
   type ConnectionState,
-  callChannel,
+  connectionCallChannel as callChannel,
   problemChannel,
   stateChannel,
 } from './channels.js';

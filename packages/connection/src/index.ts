@@ -1,11 +1,15 @@
 export {
+  announceInstance,
   CONNECTION_CHANNELS,
   type ConnectionCallContext,
   type ConnectionProblemMessage,
   type ConnectionState,
   type ConnectionStateMessage,
+  connectionCallChannel,
   type EventChannel,
   eventChannel,
+  INSTANCES_CHANNEL,
+  type InstanceMessage,
   operationChannel,
 } from './channels.js';
 export { closeClient } from './close.js';
