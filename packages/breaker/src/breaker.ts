@@ -10,10 +10,12 @@ import {
   kSample,
   kSuccess,
 } from './_internal/core.js';
-import { LatencyRing } from './_internal/latency.js';
+import { LatencyRing, type LatencySummary } from './_internal/latency.js';
 import { ExpiringSamplingBreaker } from './_internal/sampling.js';
 import { isInfrastructureError } from './classify.js';
 import { BreakerOptionsError, breakerOpenError } from './errors.js';
+
+export type { LatencySummary };
 
 /** The state of a circuit. `'isolated'` is held open by hand ({@link Breaker.isolate}). */
 export type CircuitState = 'closed' | 'open' | 'half-open' | 'isolated';
@@ -66,16 +68,6 @@ export interface BreakerOptions {
    * @default isInfrastructureError (a `WRONGTYPE` reply is not a failure, a refused connection is)
    */
   isFailure?: (error: unknown) => boolean;
-}
-
-/** Latency percentiles in milliseconds (0 when there is no sample yet). */
-export interface LatencySummary {
-  /** Median. */
-  p50: number;
-  /** 99th percentile. */
-  p99: number;
-  /** Largest sample in the buffer. */
-  max: number;
 }
 
 /** Options of {@link Breaker.execute}. */

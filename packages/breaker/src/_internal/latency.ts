@@ -1,4 +1,12 @@
-import type { LatencySummary } from '../breaker.js';
+/** Latency percentiles in milliseconds (0 when there is no sample yet). */
+export interface LatencySummary {
+  /** Median. */
+  p50: number;
+  /** 99th percentile. */
+  p99: number;
+  /** Largest sample in the buffer. */
+  max: number;
+}
 
 /** A fixed-size ring of latency samples; percentiles are computed only when asked for. */
 export class LatencyRing {
