@@ -8,4 +8,6 @@ export default defineConfig({
   sourcemap: true,
   target: 'node20',
   removeNodeProtocol: false,
+  // The express entry loads express-session lazily with createRequire(import.meta.url): shimmed in CJS.
+  shims: true,
 });
