@@ -4,7 +4,8 @@
 // workspace, then runs the task. `npm run demo` / `npm test` call it.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { homedir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -34,6 +35,60 @@ if (p('install', '--frozen-lockfile=false', '--prefer-offline') !== 0) {
   process.exit(1);
 }
 
+// Node versions users run besides the machine's own (DESIGN.md section 7; README "Node versions").
+const EXTRA_NODE_MAJORS = ['22', '24'];
+
+/**
+ * A Node.js binary of the given major, installed from the npm registry (`node-linux-<arch>`, a
+ * package that carries the binary) into a cache folder outside the repository and reused from
+ * there. Returns its path, or undefined (with the reason printed) where no such package exists.
+ */
+function nodeBinary(major) {
+  if (process.platform !== 'linux' || !['x64', 'arm64'].includes(process.arch)) {
+    console.error(`Node ${major}: no node-linux-* package for ${process.platform}/${process.arch}`);
+    return undefined;
+  }
+  const pkg = `node-linux-${process.arch}`;
+  const dir = join(process.env.X_NODE_CACHE || join(homedir(), '.cache', 'x-node'), major);
+  const bin = join(dir, 'node_modules', pkg, 'bin', 'node');
+  const version = () => {
+    const probe = spawnSync(bin, ['--version'], { encoding: 'utf8' });
+    return probe.status === 0 ? probe.stdout.trim() : '';
+  };
+  if (!version().startsWith(`v${major}.`)) {
+    const status = run('npm', [
+      'install',
+      '--prefix',
+      dir,
+      '--no-save',
+      '--no-audit',
+      '--no-fund',
+      '--prefer-offline',
+      `${pkg}@${major}`,
+    ]);
+    if (status !== 0 || !version().startsWith(`v${major}.`)) {
+      console.error(`Node ${major}: npm install ${pkg}@${major} into ${dir} failed`);
+      return undefined;
+    }
+  }
+  console.log(`Node ${major}: ${bin} (${version()})`);
+  return bin;
+}
+
+/** Workspace packages under packages/ whose package.json names ioredis: they talk to Redis. */
+function redisPackages() {
+  const dir = join(root, 'packages');
+  const names = [];
+  for (const name of readdirSync(dir)) {
+    const file = join(dir, name, 'package.json');
+    if (!existsSync(file)) continue;
+    const manifest = JSON.parse(readFileSync(file, 'utf8'));
+    const fields = ['dependencies', 'peerDependencies', 'devDependencies'];
+    if (fields.some((field) => manifest[field]?.ioredis)) names.push(manifest.name);
+  }
+  return names;
+}
+
 function summarize() {
   let passed = 0;
   let failed = 0;
@@ -42,10 +97,13 @@ function summarize() {
     const dir = join(root, base);
     if (!existsSync(dir)) continue;
     for (const name of readdirSync(dir)) {
-      const report = join(dir, name, '.test-results', 'vitest.json');
-      if (!existsSync(report)) continue;
-      const r = JSON.parse(readFileSync(report, 'utf8'));
-      for (const suite of r.testResults ?? []) {
+      // vitest.json, plus one vitest.<variant>.json per extra pass (ioredis6, node22, node24).
+      const results = join(dir, name, '.test-results');
+      if (!existsSync(results)) continue;
+      const reports = readdirSync(results).filter((f) => /^vitest(\.[\w-]+)?\.json$/.test(f));
+      for (const suite of reports.flatMap(
+        (f) => JSON.parse(readFileSync(join(results, f), 'utf8')).testResults ?? [],
+      )) {
         const tests = suite.assertionResults ?? [];
         const bad = tests.filter((t) => t.status === 'failed').length;
         passed += tests.filter((t) => t.status === 'passed').length;
@@ -74,27 +132,85 @@ switch (task) {
     process.exit(p('--filter', '@x/demo', task, ...rest));
     break;
   case 'test': {
+    const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
+    const extraNodes = [];
     const steps = [
-      ['lint', ['exec', 'biome', 'ci', '.']],
-      ['typecheck', ['exec', 'turbo', 'run', 'typecheck']],
-      ['build', ['exec', 'turbo', 'run', 'build']],
-      ['package checks', ['exec', 'turbo', 'run', 'check:package']],
+      ['lint', () => p('exec', 'biome', 'ci', '.')],
+      ['typecheck', () => p('exec', 'turbo', 'run', 'typecheck')],
+      ['build', () => p('exec', 'turbo', 'run', 'build')],
+      ['package checks', () => p('exec', 'turbo', 'run', 'check:package')],
       [
         'tests',
-        [
-          'exec',
-          'turbo',
-          'run',
-          'test',
-          '--concurrency=2',
-          '--continue',
-          '--filter=!@x/chaos',
-          ...rest,
-        ],
+        () =>
+          p(
+            'exec',
+            'turbo',
+            'run',
+            'test',
+            '--concurrency=2',
+            '--continue',
+            '--filter=!@x/chaos',
+            '--filter=!@x/release-check',
+            ...rest,
+          ),
       ],
+      // The same tests of every package that talks to Redis, on the latest ioredis 6 (the preset
+      // aliases `ioredis` to it). --force: its reports must come from this run, never from a
+      // cache entry that also holds an older ioredis 5 report.
+      [
+        'tests on ioredis 6',
+        () =>
+          p(
+            'exec',
+            'turbo',
+            'run',
+            'test',
+            '--concurrency=2',
+            '--continue',
+            '--force',
+            ...[...redisPackages(), '@x/vitest-config'].map((name) => `--filter=${name}`),
+            ...rest,
+          ),
+        { X_IOREDIS: '6' },
+      ],
+      [
+        'Node 22 and 24',
+        () => {
+          extraNodes.length = 0;
+          for (const major of EXTRA_NODE_MAJORS) {
+            const bin = nodeBinary(major);
+            if (!bin) return 1;
+            extraNodes.push([major, bin]);
+          }
+          return 0;
+        },
+      ],
+      // pnpm release to a loopback registry, then every package installed alone with npm; its
+      // quick start runs on Node 20, 22 and 24.
+      [
+        'release round trip',
+        () => p('--filter', '@x/release-check', 'test', ...rest),
+        () => ({ X_NODE_BINARIES: extraNodes.map(([, bin]) => bin).join(':') }),
+      ],
+      ...EXTRA_NODE_MAJORS.map((major) => [
+        `compat suite on Node ${major}`,
+        () => {
+          const bin = extraNodes.find(([m]) => m === major)?.[1];
+          if (!bin) return 1;
+          return run(bin, [vitest, 'run', ...rest], {
+            cwd: join(root, 'tooling', 'compat'),
+            env: {
+              ...process.env,
+              CI: 'true',
+              X_TEST_VARIANT: `node${major}`,
+              PATH: `${dirname(bin)}${delimiter}${process.env.PATH}`,
+            },
+          });
+        },
+      ]),
       // The chaos scenario measures latency under load: it runs alone, so other suites do not
       // starve its workers of CPU and turn scheduling delay into a broken deadline.
-      ['chaos (short)', ['exec', 'turbo', 'run', 'test', '--filter=@x/chaos', ...rest]],
+      ['chaos (short)', () => p('exec', 'turbo', 'run', 'test', '--filter=@x/chaos', ...rest)],
     ];
     // Reports from an earlier run must not be counted again.
     for (const base of ['packages', 'apps', 'tooling']) {
@@ -105,13 +221,29 @@ switch (task) {
       }
     }
     let ok = true;
-    for (const [name, args] of steps) {
+    const timings = [];
+    for (const [name, step, extraEnv] of steps) {
       console.log(`\n=== ${name} ===`);
-      if (p(...args) !== 0) {
+      const started = Date.now();
+      const env = typeof extraEnv === 'function' ? extraEnv() : extraEnv;
+      const saved = {};
+      for (const [key, value] of Object.entries(env ?? {})) {
+        saved[key] = process.env[key];
+        process.env[key] = value;
+      }
+      const status = step();
+      for (const [key, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+      const seconds = Math.round((Date.now() - started) / 1000);
+      timings.push(`${name} ${seconds}s`);
+      if (status !== 0) {
         console.error(`=== ${name} FAILED ===`);
         ok = false;
       }
     }
+    console.log(`\nsteps: ${timings.join(', ')}`);
     const { passed, failed, skipped } = summarize();
     // A failed step (lint, types, build, package checks) counts as one failure when no test did.
     const total = failed + (failed === 0 && !ok ? 1 : 0);

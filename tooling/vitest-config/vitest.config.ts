@@ -1,0 +1,4 @@
+import { defineConfig } from 'vitest/config';
+import { defineXConfig } from './index.js';
+
+export default defineConfig(defineXConfig());
