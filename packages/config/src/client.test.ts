@@ -10,7 +10,12 @@ import {
   toClusterOptions,
   toIORedisOptions,
 } from './client.js';
-import { ConfigError, isConfigError } from './errors.js';
+import {
+  ConfigError,
+  isConfigError,
+  isRedisNotConnectedError,
+  type RedisNotConnectedError,
+} from './errors.js';
 import { loadConfig } from './load-config.js';
 import { waitForReady } from './wait-for-ready.js';
 
@@ -24,7 +29,7 @@ function track<T extends RedisClient>(client: T): T {
 }
 async function ready<T extends RedisClient>(client: T): Promise<T> {
   track(client);
-  expect(await waitForReady(client, { timeoutMs: 3_000 })).toBe(true);
+  await waitForReady(client, { timeoutMs: 3_000 });
   return client;
 }
 
@@ -149,7 +154,21 @@ describe('createRedisClient (real redis-server)', () => {
     expect(failure).toBeInstanceOf(Error);
     await waitFor('auth error', () => errors.length > 0, { timeoutMs: 2_000 });
     expect(errors.join('\n')).toMatch(/WRONGPASS|NOAUTH|invalid/);
-    for (const text of [...errors, String(failure), (failure as Error).stack ?? '']) {
+    // Once an attempt failed, a command says why instead of "Stream isn't writeable".
+    const explained = (await wrong.ping().catch((e: unknown) => e)) as RedisNotConnectedError;
+    expect(isRedisNotConnectedError(explained)).toBe(true);
+    expect(explained.message).not.toContain("Stream isn't writeable");
+    expect(explained.message).toMatch(
+      /^\[@x\/config\] not connected to Redis at 127\.0\.0\.1:\d+ \(\w+\); the last connection attempt failed: WRONGPASS invalid username-password pair or user is disabled \(the user name or password is wrong, or the user is disabled: check REDIS_USERNAME \/ REDIS_PASSWORD or the user:password of REDIS_URL\)$/,
+    );
+    expect((explained.cause as Error).message).toMatch(/^WRONGPASS/);
+    for (const text of [
+      ...errors,
+      String(failure),
+      (failure as Error).stack ?? '',
+      explained.message,
+      explained.stack ?? '',
+    ]) {
       expect(text).not.toContain('Wr0ng-Battery');
       expect(text).not.toContain('Corr3ct-Horse');
     }
@@ -213,9 +232,9 @@ describe('createRedisClient (real redis-server)', () => {
       const t1 = performance.now();
       const error = await client.get('k').catch((e: Error) => e);
       const rejectedIn = performance.now() - t1;
-      expect(error).toBeInstanceOf(Error);
+      expect(isRedisNotConnectedError(error)).toBe(true);
       expect((error as Error).message).toMatch(
-        /enableOfflineQueue|Stream isn't writeable|Connection is closed/,
+        /^\[@x\/config\] not connected to Redis at 127\.0\.0\.1:\d+ \((connecting|reconnecting)\)/,
       );
       expect(rejectedIn).toBeLessThan(100);
       await new Promise((r) => setTimeout(r, 150));
@@ -251,33 +270,61 @@ describe('createRedisClient (real redis-server)', () => {
 });
 
 describe('waitForReady', () => {
-  it('true when ready, false on timeout, abort or end', async () => {
+  it('resolves when ready; rejects with the reason on timeout, abort or end', async () => {
     const server = await startRedis();
     const client = track(createRedisClient(server.url));
-    expect(await waitForReady(client)).toBe(true);
-    expect(await waitForReady(client, { timeoutMs: 1 })).toBe(true);
+    await expect(waitForReady(client)).resolves.toBeUndefined();
+    await expect(waitForReady(client, { timeoutMs: 1 })).resolves.toBeUndefined();
     await server.kill();
     const down = track(createRedisClient(server.url));
     const t0 = performance.now();
-    expect(await waitForReady(down, { timeoutMs: 100 })).toBe(false);
+    const timedOut = await waitForReady(down, { timeoutMs: 100 }).catch((e: unknown) => e);
     expect(performance.now() - t0).toBeLessThan(300);
+    expect(isRedisNotConnectedError(timedOut)).toBe(true);
+    const error = timedOut as RedisNotConnectedError;
+    expect(error.code).toBe('E_REDIS_NOT_CONNECTED');
+    expect(error.name).toBe('RedisNotConnectedError');
+    expect((error.cause as NodeJS.ErrnoException).code).toBe('ECONNREFUSED');
+    expect(error.message).toBe(
+      `[@x/config] Redis at 127.0.0.1:${server.port} is not ready after 100 ms (${down.status}); the last connection attempt failed: connect ECONNREFUSED 127.0.0.1:${server.port} (nothing accepts connections at 127.0.0.1:${server.port}: start Redis there, or fix the address (REDIS_URL, REDIS_HOST, REDIS_PORT))`,
+    );
     const controller = new AbortController();
     const waiting = waitForReady(down, { timeoutMs: 10_000, signal: controller.signal });
-    controller.abort();
-    expect(await waiting).toBe(false);
+    controller.abort(new Error('shutting down'));
+    await expect(waiting).rejects.toThrow('shutting down');
     // disconnect() while ioredis waits to reconnect emits no 'end' (there is no socket to close);
     // while it is connecting, it does. Either way the wait is over by its deadline, and its
     // listeners are gone.
+    const listeners = [down.listenerCount('ready'), down.listenerCount('end')];
     const ending = waitForReady(down, { timeoutMs: 300 });
     down.disconnect();
     const ended = new Redis({ lazyConnect: true, port: server.port, retryStrategy: () => null });
     ended.on('error', () => {});
     const endWait = waitForReady(ended, { timeoutMs: 10_000 });
     await ended.connect().catch(() => undefined);
-    expect(await endWait).toBe(false);
-    expect(await ending).toBe(false);
-    expect(down.listenerCount('ready')).toBe(0);
-    expect(down.listenerCount('end')).toBe(0);
+    await expect(endWait).rejects.toThrow(/is closed .*create a new client.*ECONNREFUSED/);
+    await expect(ending).rejects.toThrow(/E|not ready|closed/);
+    expect([down.listenerCount('ready'), down.listenerCount('end')]).toEqual(listeners);
+    expect(() => waitForReady(down, { timeoutMs: 0 })).toThrow(/timeoutMs: must be a positive/);
+  });
+
+  it('rejects at once on a wrong password, with the server words and what to check', async () => {
+    const server = await startRedis({ password: 'Corr3ct-Horse' });
+    const client = track(createRedisClient({ url: server.url, password: 'Wr0ng-Battery' }));
+    const t0 = performance.now();
+    const error = (await waitForReady(client, { timeoutMs: 5_000 }).then(
+      () => new Error('expected a rejection'),
+      (e: unknown) => e,
+    )) as RedisNotConnectedError;
+    expect(performance.now() - t0).toBeLessThan(1_000);
+    expect(isRedisNotConnectedError(error)).toBe(true);
+    expect(error.message).toMatch(
+      /^\[@x\/config\] Redis at 127\.0\.0\.1:\d+ is not ready after 5000 ms|^\[@x\/config\] not connected/,
+    );
+    expect(error.message).toContain('WRONGPASS invalid username-password pair');
+    expect(error.message).toContain('check REDIS_USERNAME / REDIS_PASSWORD');
+    expect((error.cause as Error).message).toMatch(/^WRONGPASS/);
+    expect(error.message).not.toContain('Wr0ng-Battery');
   });
 });
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { toRetryStrategy } from '@x/reconnect';
 import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
+import { FailFastCluster, FailFastRedis } from './_internal/fail-fast-client.js';
 import {
   isValidatedConfig,
   type RedisConfig,
@@ -9,6 +10,8 @@ import {
   type RedisTlsConfig,
   validateConfig,
 } from './config.js';
+import { credentialsConnector } from './credentials.js';
+import { trackCredentials } from './credentials-tracker.js';
 import { ConfigError } from './errors.js';
 
 /** An ioredis client: a `Redis` (standalone or Sentinel) or a `Cluster`. */
@@ -59,8 +62,10 @@ export function toConfig(source: RedisConfig | RedisConfigInput | string): Redis
 export function toIORedisOptions(config: RedisConfig | RedisConfigInput | string): RedisOptions {
   const c = toConfig(config);
   const options: RedisOptions = {
-    username: c.username,
-    password: c.password,
+    // With a credentials provider the connector authenticates each connection (see below), and
+    // ioredis must not send an AUTH of its own.
+    username: c.credentials ? undefined : c.username,
+    password: c.credentials ? undefined : c.password,
     // Bounded connect: a server that accepts TCP but never answers (frozen, blackholed) fails
     // the attempt after this long instead of hanging until the OS gives up (minutes).
     connectTimeout: c.connectTimeoutMs,
@@ -94,7 +99,14 @@ export function toIORedisOptions(config: RedisConfig | RedisConfigInput | string
     reconnectOnError: reconnectOnReadonly,
     enableAutoPipelining: c.enableAutoPipelining,
   };
-  if (c.tls) options.tls = readTls(c.tls);
+  // Rotating credentials: every new connection (also Sentinel-resolved nodes, Cluster nodes and
+  // duplicates, which copy the options) calls the provider and authenticates before ioredis
+  // takes the socket.
+  if (c.credentials) {
+    options.Connector = credentialsConnector(c.credentials, { username: c.username });
+  }
+  const tls = c.tls ? readTls(c.tls) : undefined;
+  if (tls) options.tls = tls;
   if (c.mode === 'sentinel') {
     options.sentinels = c.sentinels.map((s) => ({ host: s.host, port: s.port }));
     options.name = c.sentinelName;
@@ -102,6 +114,8 @@ export function toIORedisOptions(config: RedisConfig | RedisConfigInput | string
     options.db = c.db;
     if (c.sentinelUsername) options.sentinelUsername = c.sentinelUsername;
     if (c.sentinelPassword) options.sentinelPassword = c.sentinelPassword;
+    // A rediss:// sentinel URL: TLS to the sentinels too, with the same CA and client certificate.
+    if (c.sentinelTls) options.sentinelTLS = { ...(tls ?? {}) };
     // Same short jittered delays when every Sentinel is unreachable (default: up to 1 s, no jitter).
     options.sentinelRetryStrategy = toRetryStrategy(c.reconnect);
     // Subscribe to Sentinel's +switch-master so a failover moves the client to the new primary at
@@ -168,11 +182,18 @@ export function toClusterOptions(
  * Creates an ioredis client for a URL or config: `Redis` (standalone or Sentinel) or `Cluster`,
  * with the fail-fast options of {@link toIORedisOptions}. Never throws because Redis is down
  * and never blocks: the connection is made in the background, and commands issued before it is
- * ready reject at once (no offline queue).
+ * ready reject at once (no offline queue) with a `RedisNotConnectedError` (`E_REDIS_NOT_CONNECTED`)
+ * whose `cause` is the error of the last failed connection attempt (`WRONGPASS`, `ECONNREFUSED`,
+ * a TLS error...) and whose message says what to check. The client is ioredis' own class (a
+ * subclass that only explains those rejections); its `duplicate()`s are too.
  *
- * A default `error` listener is attached: without one an ioredis client that cannot connect
- * prints every error (and a Cluster may crash the process with an unhandled `'error'` event).
- * Errors still surface as command rejections; add your own listener to log them.
+ * An `error` listener is attached that records the last connection error (without one an ioredis
+ * client that cannot connect prints every error, and a Cluster may crash the process with an
+ * unhandled `'error'` event). Add your own listener to log errors.
+ *
+ * With `credentials` in the config, every connection authenticates with the provider's
+ * credentials and a tracker re-authenticates open connections before they expire
+ * (`trackCredentials(client)` returns it).
  * @throws ConfigError when the config is invalid (every problem listed, secrets redacted) or a
  * TLS file cannot be read.
  * @example
@@ -186,11 +207,11 @@ export function createRedisClient(
   let client: RedisClient;
   if (c.mode === 'cluster') {
     const { startupNodes, options } = toClusterOptions(c, overrides);
-    client = new Cluster(startupNodes, options);
+    client = new FailFastCluster(startupNodes, options);
   } else {
-    client = new Redis({ ...toIORedisOptions(c), ...overrides });
+    client = new FailFastRedis({ ...toIORedisOptions(c), ...overrides });
   }
-  client.on('error', ignoreError);
+  if (c.credentials) trackCredentials(client, { refreshMs: c.credentialsRefreshMs });
   return client;
 }
 
@@ -233,9 +254,6 @@ export function isCluster(client: unknown): client is Cluster {
       (client as { isCluster?: unknown }).isCluster === true)
   );
 }
-
-// Shared by every client (no per-client closure). Errors surface as command rejections.
-function ignoreError(): void {}
 
 function reconnectOnReadonly(error: Error): 1 | false {
   return error.message.startsWith('READONLY') ? 1 : false;

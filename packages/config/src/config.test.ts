@@ -103,7 +103,8 @@ describe('validateConfig', () => {
       minIdleConns: 'must be <= poolSize (2), got 3',
       'reconnect.jitter': 'must be one of none, full, equal, decorrelated, got "sometimes"',
       'reconnect.maxDelayMs': 'must be >= reconnect.minDelayMs (100), got 10',
-      'sentinels[0]': 'must be "host:port" with a port 1..65535, got "bad host:1"',
+      'sentinels[0]':
+        'must be host:port, [ipv6]:port or a redis:// / rediss:// URL with a port 1..65535, got "bad host:1"',
       sentinelName: 'required with sentinels (the monitored master name)',
       hots: 'unknown option',
     });
@@ -111,7 +112,8 @@ describe('validateConfig', () => {
 
   it('cluster: needs nodes, only db 0, not with sentinels', () => {
     expect(issuesOf({ clusterMode: true })).toEqual({
-      clusterNodes: 'required in cluster mode (e.g. "10.0.0.1:6379,10.0.0.2:6379")',
+      clusterNodes:
+        'required in cluster mode (e.g. "10.0.0.1:6379,10.0.0.2:6379" or "redis://:password@node1:6379,redis://:password@node2:6379")',
     });
     expect(issuesOf({ clusterMode: 'true', clusterNodes: 'a:1', db: 2 })).toEqual({
       db: 'must be 0 in cluster mode (Redis Cluster has a single database), got 2',

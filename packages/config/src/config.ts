@@ -1,6 +1,14 @@
 import { statSync } from 'node:fs';
 import type { Jitter } from '@x/reconnect';
+import {
+  checkEndpoint,
+  ENDPOINT_FORMS,
+  type EndpointEntry,
+  formatHostPort,
+  splitList,
+} from './_internal/endpoint.js';
 import { hideSecrets, REDACTED, redactUrl } from './_internal/redact.js';
+import type { CredentialsProvider } from './credentials.js';
 import { describeValue, parseDuration } from './duration.js';
 import type { ConfigIssue } from './errors.js';
 import { checkRedisUrl } from './redis-url.js';
@@ -18,7 +26,11 @@ export interface RedisEndpoint {
 export type DurationInput = number | string;
 /** A boolean, or one of `true/false/1/0/yes/no/on/off` (any case). */
 export type BooleanInput = boolean | string;
-/** Endpoints as `'host:port,host:port'` or a list of `'host:port'` strings / objects. */
+/**
+ * Endpoints as a comma-separated string or a list of strings / `{ host, port }` objects. Each
+ * string is `host:port`, `[ipv6]:port` or a `redis://` / `rediss://` URL (with user and
+ * password): `'10.0.0.1:6379,redis://:secret@10.0.0.2:6379'`.
+ */
 export type EndpointsInput = string | readonly (string | RedisEndpoint)[];
 
 /** TLS settings of a validated config. Files are read when a client is created. */
@@ -101,12 +113,31 @@ export interface RedisConfig {
   readonly sentinels: readonly RedisEndpoint[];
   /** Name of the monitored master (sentinel mode). */
   readonly sentinelName: string | undefined;
+  /** ACL user of the sentinels (`REDIS_SENTINEL_USERNAME`, or the user of a sentinel URL). */
   readonly sentinelUsername: string | undefined;
+  /** Password of the sentinels (`REDIS_SENTINEL_PASSWORD`, or the password of a sentinel URL). */
   readonly sentinelPassword: string | undefined;
+  /**
+   * TLS to the sentinels (a `rediss://` sentinel URL), with the CA/cert/key of `tls`.
+   * @default false
+   */
+  readonly sentinelTls: boolean;
   /** Route reads to replicas. @default false (true when `readReplicaUrls` is given) */
   readonly readReplicas: boolean;
   /** Replica URLs (standalone mode). */
   readonly readReplicaUrls: readonly string[];
+  /**
+   * Rotating credentials: called for every new connection and reconnection, and before the
+   * credentials of open connections expire (see the README, "Rotating credentials"). Replaces
+   * `password`; `username` is used when the provider returns none. Never read from the
+   * environment.
+   */
+  readonly credentials: CredentialsProvider | undefined;
+  /**
+   * With `credentials`: re-authenticate every open connection at least this often (ms), also
+   * when the credentials carry no `expiresAt`. @default undefined (only before `expiresAt`)
+   */
+  readonly credentialsRefreshMs: number | undefined;
   /** Interval of background health checks (ms). @default 30_000 */
   readonly healthCheckIntervalMs: number;
   /** Interval of recovery probes while failed over (ms). @default 5_000 */
@@ -148,9 +179,14 @@ export interface RedisConfigInput {
   sentinelName?: string;
   sentinelUsername?: string;
   sentinelPassword?: string;
+  /** TLS to the sentinels; also set by `rediss://` sentinel URLs. @default false */
+  sentinelTls?: BooleanInput;
   readReplicas?: BooleanInput;
-  /** Replica URLs, a list or a comma-separated string. */
+  /** Replica URLs or `host:port`, a list or a comma-separated string. */
   readReplicaUrls?: string | readonly string[];
+  /** A function returning `{ username?, password, expiresAt? }`, sync or async. */
+  credentials?: CredentialsProvider;
+  credentialsRefreshMs?: DurationInput;
   healthCheckIntervalMs?: DurationInput;
   probeIntervalMs?: DurationInput;
   startupProbeTimeoutMs?: DurationInput;
@@ -206,8 +242,11 @@ const KNOWN_KEYS = new Set([
   'sentinelName',
   'sentinelUsername',
   'sentinelPassword',
+  'sentinelTls',
   'readReplicas',
   'readReplicaUrls',
+  'credentials',
+  'credentialsRefreshMs',
   'healthCheckIntervalMs',
   'probeIntervalMs',
   'startupProbeTimeoutMs',
@@ -281,8 +320,8 @@ export function validateWithSources(
   if (/[\s/]/.test(host))
     add('host', `must be a host name or IP address, got ${describeValue(host)}`);
   const port = v.int('port', raw.port, 1, 65535) ?? fromUrl?.port ?? CONFIG_DEFAULTS.port;
-  const username = v.string('username', raw.username) ?? fromUrl?.username;
-  const password = v.secret('password', raw.password) ?? fromUrl?.password;
+  const usernameGiven = v.string('username', raw.username) ?? fromUrl?.username;
+  const passwordGiven = v.secret('password', raw.password) ?? fromUrl?.password;
   const dbGiven = v.int('db', raw.db, 0, Number.MAX_SAFE_INTEGER) ?? fromUrl?.db;
 
   // Topology.
@@ -292,11 +331,14 @@ export function validateWithSources(
     if (MODES.includes(raw.mode as RedisMode)) explicitMode = raw.mode as RedisMode;
     else add('mode', `must be one of ${MODES.join(', ')}, got ${describeValue(raw.mode)}`);
   }
-  const clusterNodes = v.endpoints('clusterNodes', raw.clusterNodes, 6379);
-  const sentinels = v.endpoints('sentinels', raw.sentinels, 26379);
+  const clusterEntries = v.endpoints('clusterNodes', raw.clusterNodes, 6379);
+  const sentinelEntries = v.endpoints('sentinels', raw.sentinels, 26379);
+  const clusterNodes = clusterEntries.map(toEndpoint);
+  const sentinels = sentinelEntries.map(toEndpoint);
   const sentinelName = v.string('sentinelName', raw.sentinelName);
-  const sentinelUsername = v.string('sentinelUsername', raw.sentinelUsername);
-  const sentinelPassword = v.secret('sentinelPassword', raw.sentinelPassword);
+  const sentinelUsernameGiven = v.string('sentinelUsername', raw.sentinelUsername);
+  const sentinelPasswordGiven = v.secret('sentinelPassword', raw.sentinelPassword);
+  const sentinelTlsGiven = v.bool('sentinelTls', raw.sentinelTls);
 
   const wantsCluster = explicitMode === 'cluster' || clusterMode === true;
   const wantsSentinel = explicitMode === 'sentinel' || !isEmpty(raw.sentinels);
@@ -311,7 +353,10 @@ export function validateWithSources(
   }
 
   if (mode === 'cluster' && clusterNodes.length === 0 && isEmpty(raw.clusterNodes)) {
-    add('clusterNodes', 'required in cluster mode (e.g. "10.0.0.1:6379,10.0.0.2:6379")');
+    add(
+      'clusterNodes',
+      'required in cluster mode (e.g. "10.0.0.1:6379,10.0.0.2:6379" or "redis://:password@node1:6379,redis://:password@node2:6379")',
+    );
   }
   if (mode !== 'cluster' && clusterNodes.length > 0) {
     add('clusterNodes', 'only used in cluster mode (set clusterMode)');
@@ -335,8 +380,67 @@ export function validateWithSources(
     }
   }
 
+  // Credentials and TLS written in the URLs of cluster nodes and sentinels (see the README).
+  let username = usernameGiven;
+  let password = passwordGiven;
+  let nodesTls: EntryScheme | undefined;
+  if (mode === 'cluster') {
+    for (const { path, entry } of clusterEntries) {
+      if (entry.db !== undefined && entry.db !== 0) {
+        add(path, `a Cluster has a single database (0), got /${entry.db} in the URL`);
+      }
+    }
+    ({ username, password } = mergeCredentials(
+      clusterEntries,
+      { username: usernameGiven, password: passwordGiven },
+      { username: 'username', password: 'password' },
+      'every node of a Cluster takes the same user and password',
+      add,
+    ));
+    nodesTls = firstScheme(clusterEntries, 'every node of a Cluster', add);
+  }
+  let sentinelUsername = sentinelUsernameGiven;
+  let sentinelPassword = sentinelPasswordGiven;
+  let sentinelTls = sentinelTlsGiven ?? false;
+  if (mode === 'sentinel') {
+    for (const { path, entry } of sentinelEntries) {
+      if (entry.db !== undefined) {
+        add(
+          path,
+          `a Sentinel has no database: remove /${entry.db} from the URL and set the data database with db (REDIS_DB)`,
+        );
+      }
+    }
+    ({ username: sentinelUsername, password: sentinelPassword } = mergeCredentials(
+      sentinelEntries,
+      { username: sentinelUsernameGiven, password: sentinelPasswordGiven },
+      { username: 'sentinelUsername', password: 'sentinelPassword' },
+      'every Sentinel takes the same user and password',
+      add,
+    ));
+    const scheme = firstScheme(sentinelEntries, 'every Sentinel', add);
+    if (scheme !== undefined) {
+      const urlTls = scheme.scheme === 'rediss';
+      if (sentinelTlsGiven !== undefined && sentinelTlsGiven !== urlTls) {
+        add(
+          scheme.path,
+          `${scheme.scheme}:// says TLS ${urlTls ? 'on' : 'off'} for the sentinels, but sentinelTls is ${sentinelTlsGiven}: say it once`,
+        );
+      }
+      sentinelTls = urlTls;
+    }
+  }
+
   // TLS.
-  const tls = readTls(v, raw.tls, fromUrl?.tls === true, add);
+  const tls = readTls(v, raw.tls, fromUrl?.tls === true || nodesTls?.scheme === 'rediss', add);
+  if (nodesTls !== undefined && (tls !== undefined) !== (nodesTls.scheme === 'rediss')) {
+    add(
+      nodesTls.path,
+      nodesTls.scheme === 'rediss'
+        ? 'rediss:// asks for TLS, but TLS is turned off (tls / REDIS_TLS): remove one of the two'
+        : 'redis:// asks for plain TCP, but TLS is on (tls / REDIS_TLS / a rediss:// url): write rediss:// or host:port',
+    );
+  }
 
   // Timeouts and retries.
   const connectTimeoutMs =
@@ -385,6 +489,31 @@ export function validateWithSources(
     add('readReplicaUrls', 'required when readReplicas is on in standalone mode');
   }
 
+  // Rotating credentials.
+  let credentials: CredentialsProvider | undefined;
+  if (raw.credentials !== undefined && raw.credentials !== null) {
+    if (typeof raw.credentials === 'function') credentials = raw.credentials as CredentialsProvider;
+    else
+      add(
+        'credentials',
+        `must be a function returning { username?, password, expiresAt? } (sync or async), got ${describeValue(raw.credentials)}`,
+      );
+  }
+  const credentialsRefreshMs = v.duration('credentialsRefreshMs', raw.credentialsRefreshMs, true);
+  if (credentials !== undefined && password !== undefined) {
+    add(
+      'password',
+      'is given together with credentials: the credentials provider supplies the password; remove the password (REDIS_PASSWORD, or the one in REDIS_URL / the node URLs)',
+    );
+  }
+  if (
+    credentialsRefreshMs !== undefined &&
+    credentials === undefined &&
+    raw.credentials === undefined
+  ) {
+    add('credentialsRefreshMs', 'only used with credentials (a credentials provider)');
+  }
+
   const healthCheckIntervalMs =
     v.duration('healthCheckIntervalMs', raw.healthCheckIntervalMs, true) ??
     CONFIG_DEFAULTS.healthCheckIntervalMs;
@@ -419,8 +548,11 @@ export function validateWithSources(
     sentinelName,
     sentinelUsername,
     sentinelPassword,
+    sentinelTls,
     readReplicas,
     readReplicaUrls: Object.freeze(readReplicaUrls),
+    credentials,
+    credentialsRefreshMs,
     healthCheckIntervalMs,
     probeIntervalMs,
     startupProbeTimeoutMs,
@@ -444,12 +576,19 @@ export function redactConfig(config: RedisConfig | RedisConfigInput): RedactedRe
       out[key] = value === undefined ? undefined : REDACTED;
     } else if (key === 'url' && typeof value === 'string') {
       out[key] = redactUrl(value);
-    } else if (key === 'readReplicaUrls') {
+    } else if (key === 'readReplicaUrls' || key === 'clusterNodes' || key === 'sentinels') {
+      // Lists may hold URLs with credentials; each entry is redacted on its own.
       out[key] =
         typeof value === 'string'
-          ? redactUrl(value)
+          ? value.split(',').map(redactUrl).join(',')
           : Array.isArray(value)
-            ? value.map((u) => (typeof u === 'string' ? redactUrl(u) : u))
+            ? value.map((u) =>
+                typeof u === 'string'
+                  ? redactUrl(u)
+                  : typeof u === 'object' && u !== null
+                    ? { ...u }
+                    : u,
+              )
             : value;
     } else if (Array.isArray(value)) {
       out[key] = value.map((e) => (typeof e === 'object' && e !== null ? { ...e } : e));
@@ -534,6 +673,79 @@ function readReconnect(
     );
   }
   return Object.freeze({ jitter, minDelayMs, maxDelayMs });
+}
+
+/** A parsed list entry and its field path (`clusterNodes[1]`). */
+interface IndexedEntry {
+  readonly path: string;
+  readonly entry: EndpointEntry;
+}
+
+interface EntryScheme {
+  readonly path: string;
+  readonly scheme: 'redis' | 'rediss';
+}
+
+function toEndpoint({ entry }: IndexedEntry): RedisEndpoint {
+  return Object.freeze({ host: entry.host, port: entry.port });
+}
+
+/**
+ * The user and password of a list of URLs: the first URL with credentials gives them, every other
+ * URL with credentials must say the same, and so must the explicit fields when both are given.
+ */
+function mergeCredentials(
+  entries: readonly IndexedEntry[],
+  given: { username: string | undefined; password: string | undefined },
+  fields: { username: string; password: string },
+  rule: string,
+  add: (path: string, message: string) => void,
+): { username: string | undefined; password: string | undefined } {
+  let first: IndexedEntry | undefined;
+  for (const item of entries) {
+    const { username, password } = item.entry;
+    if (username === undefined && password === undefined) continue;
+    if (first === undefined) {
+      first = item;
+    } else if (username !== first.entry.username || password !== first.entry.password) {
+      add(item.path, `user or password differs from ${first.path}: ${rule}`);
+    }
+  }
+  if (first === undefined) return given;
+  const { username, password } = first.entry;
+  if (given.password !== undefined && password !== undefined && given.password !== password) {
+    add(
+      first.path,
+      `the password in this URL differs from ${fields.password}: give it once (in ${fields.password} or in the URLs)`,
+    );
+  }
+  if (given.username !== undefined && username !== undefined && given.username !== username) {
+    add(
+      first.path,
+      `the user ${describeValue(username)} in this URL differs from ${fields.username} ${describeValue(given.username)}: give it once`,
+    );
+  }
+  return { username: given.username ?? username, password: given.password ?? password };
+}
+
+/** The scheme of the first URL in a list (bare `host:port` entries say nothing); all must agree. */
+function firstScheme(
+  entries: readonly IndexedEntry[],
+  what: string,
+  add: (path: string, message: string) => void,
+): EntryScheme | undefined {
+  let first: EntryScheme | undefined;
+  for (const { path, entry } of entries) {
+    if (entry.scheme === undefined) continue;
+    if (first === undefined) first = { path, scheme: entry.scheme };
+    else if (entry.scheme !== first.scheme) {
+      add(
+        path,
+        `${entry.scheme}:// differs from ${first.scheme}:// in ${first.path}: ${what} uses TLS, or none does`,
+      );
+    }
+  }
+  return first;
 }
 
 function isEmpty(value: unknown): boolean {
@@ -636,19 +848,22 @@ class Reader {
     return file;
   }
 
-  endpoints(path: string, value: unknown, defaultPort: number): RedisEndpoint[] {
+  /**
+   * A list of endpoints: `'a:1,b:2'`, or an array of strings / `{ host, port }` objects. Strings
+   * may be `host:port`, `[ipv6]:port` or `redis://` / `rediss://` URLs (with credentials).
+   */
+  endpoints(path: string, value: unknown, defaultPort: number): IndexedEntry[] {
     if (value === undefined || value === null || value === '') return [];
-    const items: unknown[] =
-      typeof value === 'string'
-        ? value.split(',').map((s) => s.trim())
-        : Array.isArray(value)
-          ? value
-          : [value];
     if (typeof value !== 'string' && !Array.isArray(value)) {
-      this.#add(path, `must be "host:port,host:port" or a list, got ${describeValue(value)}`);
+      this.#add(
+        path,
+        `must be a comma-separated list (${ENDPOINT_FORMS}) or an array, got ${describeValue(value)}`,
+      );
       return [];
     }
-    const out: RedisEndpoint[] = [];
+    const items: unknown[] =
+      typeof value === 'string' ? value.split(',').map((s) => s.trim()) : value;
+    const out: IndexedEntry[] = [];
     items.forEach((item, i) => {
       const at = `${path}[${i}]`;
       if (typeof item === 'object' && item !== null) {
@@ -656,46 +871,57 @@ class Reader {
         const p = this.int(`${at}.port`, port ?? defaultPort, 1, 65535);
         if (typeof host !== 'string' || host === '')
           this.#add(`${at}.host`, `must be a host name, got ${describeValue(host)}`);
-        else if (p !== undefined) out.push(Object.freeze({ host, port: p }));
+        else if (p !== undefined)
+          out.push({
+            path: at,
+            entry: {
+              host,
+              port: p,
+              scheme: undefined,
+              username: undefined,
+              password: undefined,
+              db: undefined,
+            },
+          });
         return;
       }
       if (typeof item !== 'string' || item === '') {
-        this.#add(at, `must be "host:port", got ${describeValue(item)}`);
+        this.#add(at, `must be ${ENDPOINT_FORMS}, got ${describeValue(item)}`);
         return;
       }
-      const match = /^(?:\[([^\]]+)\]|([^:\s/]+))(?::(\d+))?$/.exec(item);
-      const port = match?.[3] === undefined ? defaultPort : Number(match[3]);
-      if (!match || port < 1 || port > 65535) {
-        this.#add(at, `must be "host:port" with a port 1..65535, got ${describeValue(item)}`);
-        return;
-      }
-      out.push(Object.freeze({ host: (match[1] ?? match[2])!, port }));
+      const entry = checkEndpoint(item, defaultPort);
+      if (typeof entry === 'string') this.#add(at, entry);
+      else out.push({ path: at, entry });
     });
     return out;
   }
 
+  /**
+   * Replica addresses: a comma-separated string or an array of `redis://` / `rediss://` URLs or
+   * `host:port` (turned into `redis://host:port`, which takes credentials and TLS from the config).
+   */
   urls(path: string, value: unknown): string[] {
     if (value === undefined || value === null || value === '') return [];
-    const items: unknown[] =
-      typeof value === 'string'
-        ? value
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean)
-        : Array.isArray(value)
-          ? value
-          : [];
     if (typeof value !== 'string' && !Array.isArray(value)) {
       this.#add(
         path,
-        `must be a comma-separated list of URLs or an array, got ${describeValue(value)}`,
+        `must be a comma-separated list (${ENDPOINT_FORMS}) or an array, got ${describeValue(value)}`,
       );
+      return [];
     }
+    const items: unknown[] = typeof value === 'string' ? splitList(value) : value;
     const out: string[] = [];
     items.forEach((item, i) => {
-      const parsed = checkRedisUrl(item);
-      if (typeof parsed === 'string') this.#add(`${path}[${i}]`, parsed);
-      else out.push((item as string).trim());
+      const at = `${path}[${i}]`;
+      if (typeof item !== 'string' || item.trim() === '') {
+        this.#add(at, `must be ${ENDPOINT_FORMS}, got ${describeValue(item)}`);
+        return;
+      }
+      const entry = checkEndpoint(item, 6379);
+      if (typeof entry === 'string') this.#add(at, entry);
+      else if (entry.scheme === undefined)
+        out.push(`redis://${formatHostPort(entry.host, entry.port)}`);
+      else out.push(item.trim());
     });
     return out;
   }

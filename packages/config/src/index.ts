@@ -30,9 +30,32 @@ export type {
   RedisTlsInput,
 } from './config.js';
 export { CONFIG_DEFAULTS, isValidatedConfig, redactConfig, validateConfig } from './config.js';
+export type {
+  Credentials,
+  CredentialsConnectorClass,
+  CredentialsConnectorOptions,
+  CredentialsContext,
+  CredentialsProvider,
+} from './credentials.js';
+export { credentialsConnector } from './credentials.js';
+export type {
+  CredentialsRefresh,
+  CredentialsRefreshFailure,
+  CredentialsTracker,
+  CredentialsTrackerOptions,
+  CredentialsTrackerStats,
+} from './credentials-tracker.js';
+export { trackCredentials } from './credentials-tracker.js';
 export { parseDuration } from './duration.js';
-export type { ConfigIssue } from './errors.js';
-export { ConfigError, isConfigError } from './errors.js';
+export type { ConfigIssue, CredentialsErrorCode } from './errors.js';
+export {
+  ConfigError,
+  CredentialsError,
+  isConfigError,
+  isCredentialsError,
+  isRedisNotConnectedError,
+  RedisNotConnectedError,
+} from './errors.js';
 export type { LoadConfigOptions } from './load-config.js';
 export { ENV_VARS, loadConfig } from './load-config.js';
 export type { ParsedRedisUrl } from './redis-url.js';

@@ -28,8 +28,11 @@ export function parseRedisUrl(url: string): ParsedRedisUrl {
   return problem;
 }
 
-/** Like {@link parseRedisUrl} but returns the problem as a string instead of throwing. */
-export function checkRedisUrl(url: unknown): ParsedRedisUrl | string {
+/**
+ * Like {@link parseRedisUrl} but returns the problem as a string instead of throwing.
+ * `defaultPort` is the port of a URL without one (26379 for a Sentinel).
+ */
+export function checkRedisUrl(url: unknown, defaultPort = 6379): ParsedRedisUrl | string {
   if (typeof url !== 'string' || url.trim() === '') {
     return `must be a redis:// or rediss:// URL, got ${describeValue(url)}`;
   }
@@ -45,7 +48,7 @@ export function checkRedisUrl(url: unknown): ParsedRedisUrl | string {
   }
   const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
   if (host === '') return `missing host in ${shown}`;
-  const port = parsed.port === '' ? 6379 : Number(parsed.port);
+  const port = parsed.port === '' ? defaultPort : Number(parsed.port);
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     return `port must be 1..65535 in ${shown}`;
   }

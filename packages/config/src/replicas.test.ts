@@ -7,8 +7,7 @@ import { createClientPool, createReplicaRouter, defaultShouldFallback } from './
 import { waitForReady } from './wait-for-ready.js';
 
 async function allReady(clients: readonly RedisClient[]): Promise<void> {
-  const results = await Promise.all(clients.map((c) => waitForReady(c, { timeoutMs: 5_000 })));
-  expect(results.every(Boolean)).toBe(true);
+  await Promise.all(clients.map((c) => waitForReady(c, { timeoutMs: 5_000 })));
 }
 
 const role = async (c: RedisClient): Promise<string> =>
