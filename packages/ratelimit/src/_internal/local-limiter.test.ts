@@ -56,6 +56,59 @@ describe('LocalLimiter (fake clock)', () => {
     ]);
   });
 
+  it('sliding-window: a refusal is never whole again before it may be retried (issue 17)', () => {
+    const { local, clock } = make('sliding-window', 4, 1000);
+    expect(seq(local, 'a', 4).every(([allowed]) => allowed)).toBe(true);
+    clock.now = 1_000_200;
+    const refused = local.decide('a', 1);
+    expect(refused.allowed).toBe(false);
+    // The 4 requests of this window slide out during the next one: 4 * (1 - f) + 1 <= 4 at
+    // f = 1/4, 1 050 ms from now. Only at the end of the next window is the quota whole again.
+    expect(refused.retryAfterMs).toBe(1_050);
+    expect(refused.resetAt).toBe(1_002_000);
+    expect(refused.resetAt).toBeGreaterThanOrEqual(clock.now + refused.retryAfterMs);
+    // A peek (cost 1) says the same.
+    const peeked = local.decide('a', 0);
+    expect([peeked.allowed, peeked.retryAfterMs, peeked.resetAt]).toEqual([
+      false,
+      1_050,
+      1_002_000,
+    ]);
+    clock.now += 1_049;
+    expect(local.decide('a', 1).allowed).toBe(false);
+    clock.now += 1;
+    expect(local.decide('a', 1).allowed).toBe(true);
+  });
+
+  it('token-bucket: a refused cost is admitted exactly retryAfterMs later, not sooner', () => {
+    // Found by the property test: the wait was rounded up past the first millisecond that fits.
+    const { local, clock } = make('token-bucket', 6, 41);
+    expect(local.decide('a', 5).allowed).toBe(true);
+    clock.now += 23;
+    expect(local.decide('a', 2).allowed).toBe(true);
+    expect(local.decide('a', 1).allowed).toBe(true);
+    const refused = local.decide('a', 4);
+    expect(refused.allowed).toBe(false);
+    expect(refused.remaining).toBeLessThan(4);
+    expect(refused.resetAt).toBeGreaterThanOrEqual(clock.now + refused.retryAfterMs);
+    clock.now += refused.retryAfterMs - 1;
+    expect(local.decide('a', 4).allowed).toBe(false);
+    clock.now += 1;
+    expect(local.decide('a', 4).allowed).toBe(true);
+  });
+
+  it('gcra: remaining is what fits right after, also when the interval is not whole', () => {
+    // limit 6 per 5 ms: 5 of 6 taken leaves 1 (it used to say 0 through rounding).
+    // At a real epoch, where float times are only exact to 1/4096 ms.
+    const { local, clock } = make('gcra', 6, 5);
+    clock.now = 1_700_000_000_000;
+    expect(seq(local, 'a', 1, 5)).toEqual([[true, 1]]);
+    expect(seq(local, 'a', 2)).toEqual([
+      [true, 0],
+      [false, 0],
+    ]);
+  });
+
   it('token-bucket: refill at limit per window, rejection not charged', () => {
     const { local, clock } = make('token-bucket', 2, 1000);
     expect(seq(local, 'a', 3)).toEqual([

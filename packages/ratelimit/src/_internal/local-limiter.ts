@@ -44,7 +44,8 @@ const fixedWindow: Decide = (entry, limit, window, cost, now, out) => {
   return result(false, limit, Math.max(limit - used, 0), reset, reset - now);
 };
 
-// a = window start, b = current count, c = previous count.
+// a = window start, b = current count, c = previous count. The same computation as the
+// SLIDING_WINDOW script, expression for expression (see its comment).
 const slidingWindow: Decide = (entry, limit, window, cost, now, out) => {
   const cur = now - (now % window);
   let c = 0;
@@ -57,71 +58,76 @@ const slidingWindow: Decide = (entry, limit, window, cost, now, out) => {
       p = entry.b;
     }
   }
-  const est = (p * (window - (now - cur))) / window + c;
-  const reset = cur + window;
-  if (cost > 0 && est + cost <= limit + EPS) {
+  const room = limit - ((p * (window - (now - cur))) / window + c) + EPS;
+  if (cost > 0 && room >= cost) {
     out.a = cur;
     out.b = c + cost;
     out.c = p;
     out.exp = cur + 2 * window;
-    return result(true, limit, Math.max(Math.floor(limit - est - cost + EPS), 0), reset, 0);
+    return result(true, limit, Math.max(Math.floor(room - cost), 0), cur + 2 * window, 0);
   }
+  const remaining = Math.max(Math.floor(room), 0);
+  let reset = now;
+  if (c > 0) reset = cur + 2 * window;
+  else if (p > 0) reset = cur + window;
   const need = cost === 0 ? 1 : cost;
-  const remaining = Math.max(Math.floor(limit - est + EPS), 0);
-  if (est + need <= limit + EPS) return result(cost === 0, limit, remaining, reset, 0);
+  if (room >= need) return result(true, limit, remaining, reset, 0);
+  // The test a later call at time t makes on this state.
+  const fits = (t: number): boolean => {
+    const tc = t - (t % window);
+    let e = 0;
+    if (tc === cur) e = (p * (window - (t - cur))) / window + c;
+    else if (tc === cur + window) e = (c * (window - (t - tc))) / window;
+    return limit - e + EPS >= need;
+  };
   let at: number;
   if (c + need <= limit && p > 0) at = cur + window * (1 - (limit - c - need) / p);
-  else if (c > 0) at = cur + window + Math.max(window * (1 - (limit - need) / c), 0);
+  else if (c > 0) at = cur + window + window * (1 - (limit - need) / c);
   else at = cur + window;
-  return result(false, limit, remaining, reset, Math.max(Math.ceil(at - now), 1));
+  let r = Math.max(Math.ceil(at - now), 1);
+  for (let i = 0; i < 8 && r > 1 && fits(now + r - 1); i++) r--;
+  for (let i = 0; i < 8 && !fits(now + r); i++) r++;
+  return result(false, limit, remaining, Math.max(reset, now + r), r);
 };
 
-// a = tokens, b = last refill time.
-const tokenBucket: Decide = (entry, limit, window, cost, now, out) => {
-  let tokens = limit;
+// a = the time the bucket is full again (GCRA's theoretical arrival time), an integer in
+// 1/4096 ms as in Redis. The same computation as the BUCKET script (token-bucket and gcra),
+// expression for expression (see its comment).
+const bucket: Decide = (entry, limit, window, cost, now, out) => {
+  let d = 0;
   if (entry !== undefined) {
-    tokens = Math.min(limit, entry.a + (Math.max(now - entry.b, 0) * limit) / window);
+    d = entry.a / 4096 - now;
+    if (d < 0) d = 0;
   }
-  if (cost > 0 && tokens + EPS >= cost) {
-    tokens = Math.max(tokens - cost, 0);
-    const full = Math.ceil(((limit - tokens) * window) / limit);
-    out.a = tokens;
-    out.b = now;
-    out.exp = now + Math.max(full, 1);
-    return result(true, limit, Math.floor(tokens + EPS), now + full, 0);
+  const room = limit - (d * limit) / window + EPS;
+  if (cost > 0 && room >= cost) {
+    const s = now * 4096 + Math.floor((d + (cost * window) / limit) * 4096);
+    out.a = s;
+    d = s / 4096 - now;
+    const reset = now + Math.ceil(d);
+    out.exp = reset;
+    const left = Math.max(Math.floor(limit - (d * limit) / window + EPS), 0);
+    return result(true, limit, left, reset, 0);
   }
-  const full = Math.ceil(((limit - tokens) * window) / limit);
+  const remaining = Math.max(Math.floor(room), 0);
+  const reset = now + Math.ceil(d);
   const need = cost === 0 ? 1 : cost;
-  const remaining = Math.floor(tokens + EPS);
-  if (tokens + EPS >= need) return result(cost === 0, limit, remaining, now + full, 0);
-  const retry = Math.max(Math.ceil(((need - tokens) * window) / limit), 1);
-  return result(false, limit, remaining, now + full, retry);
-};
-
-// a = theoretical arrival time.
-const gcra: Decide = (entry, limit, window, cost, now, out) => {
-  const interval = window / limit;
-  let tat = entry !== undefined ? entry.a : now;
-  if (tat < now) tat = now;
-  const need = cost === 0 ? 1 : cost;
-  const allowAt = tat + need * interval - window;
-  if (cost > 0 && allowAt <= now + 1e-6) {
-    tat += cost * interval;
-    out.a = tat;
-    out.exp = Math.ceil(tat);
-    const remaining = Math.max(Math.floor((window - (tat - now)) / interval + 1e-6), 0);
-    return result(true, limit, remaining, Math.ceil(tat), 0);
-  }
-  const remaining = Math.max(Math.floor((window - (tat - now)) / interval + 1e-6), 0);
-  if (allowAt <= now + 1e-6) return result(cost === 0, limit, remaining, Math.ceil(tat), 0);
-  return result(false, limit, remaining, Math.ceil(tat), Math.max(Math.ceil(allowAt - now), 1));
+  if (room >= need) return result(true, limit, remaining, reset, 0);
+  const fits = (k: number): boolean => {
+    const dk = Math.max(d - k, 0);
+    return limit - (dk * limit) / window + EPS >= need;
+  };
+  let r = Math.max(Math.ceil(d - ((limit - need) * window) / limit), 1);
+  for (let i = 0; i < 8 && r > 1 && fits(r - 1); i++) r--;
+  for (let i = 0; i < 8 && !fits(r); i++) r++;
+  return result(false, limit, remaining, Math.max(reset, now + r), r);
 };
 
 const DECIDE: Record<RateLimitAlgorithm, Decide> = {
   'fixed-window': fixedWindow,
   'sliding-window': slidingWindow,
-  'token-bucket': tokenBucket,
-  gcra,
+  'token-bucket': bucket,
+  gcra: bucket,
 };
 
 /** Options of {@link LocalLimiter}. */
