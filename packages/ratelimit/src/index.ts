@@ -9,6 +9,8 @@ export {
 } from './errors.js';
 export {
   type HeaderTarget,
+  type RateLimitHeaderFields,
+  type RateLimitHeaderOptions,
   type RateLimitHeaders,
   rateLimitHeaders,
   setRateLimitHeaders,
