@@ -46,7 +46,7 @@ describe.concurrent('README quick start', () => {
 
 // The framework sections are complete programs (servers): each is run as written, with the
 // Redis and the port it is given, driven over HTTP, then stopped; and type-checked.
-describe.concurrent('README "Use with Express"', () => {
+describe('README "Use with Express"', () => {
   const code = section('Use with Express');
 
   it('logs in, counts visits, logs out; Redis killed: 503, not "logged out"', async ({
@@ -70,7 +70,7 @@ describe.concurrent('README "Use with Express"', () => {
   });
 });
 
-describe.concurrent('README "Use with Fastify"', () => {
+describe('README "Use with Fastify"', () => {
   const code = section('Use with Fastify');
 
   it('logs in, counts visits, logs out; Redis killed: fails closed with 500', async ({
