@@ -485,6 +485,35 @@ describe('express-session over HTTP with the Redis store', () => {
     });
   });
 
+  it('Redis frozen: ids/length/all/clear answer from memory with the fallback, else fail within the deadline', async () => {
+    const r = await startRedis();
+    const redis = client(r.url);
+    await waitFor('ready', () => redis.status === 'ready');
+    const closed = createExpressSessionStore({
+      store: createSessionStore({ redis, prefix: 'fc:', timeoutMs: 200 }),
+    });
+    const memory = createExpressSessionStore({
+      store: createSessionStore({ redis, prefix: 'fm:', timeoutMs: 200, fallback: 'memory' }),
+    });
+    await closed.set('in-redis', { cookie: cookieIn(60_000) });
+    await r.freeze();
+    try {
+      let started = performance.now();
+      await expect(closed.length()).rejects.toMatchObject({ code: 'E_SESSION_UNAVAILABLE' });
+      expect(performance.now() - started).toBeLessThan(1_000);
+      started = performance.now();
+      await memory.set('in-memory', { cookie: cookieIn(60_000), n: 1 });
+      expect(await memory.ids()).toEqual(['in-memory']);
+      expect(await memory.length()).toBe(1);
+      expect(await memory.all()).toEqual({ 'in-memory': { cookie: expect.anything(), n: 1 } });
+      await memory.clear();
+      expect(await memory.length()).toBe(0);
+      expect(performance.now() - started).toBeLessThan(2_000);
+    } finally {
+      await r.resume();
+    }
+  });
+
   it('works on a cluster: any id, records spread over the masters, ids/all/length/clear see them all', async () => {
     const c = await startCluster({ masters: 3 });
     const cluster = new Cluster(c.startupNodes, { enableOfflineQueue: false });

@@ -479,6 +479,7 @@ export class ExpressSessionStore extends EventEmitter {
     const pattern = sidScanPattern(this.#store.prefix);
     let nodes: RedisClient[] | undefined;
     let memory: MemoryBackend | undefined;
+    let pages = 0;
     for (let index = 0; nodes === undefined || index < nodes.length; index++) {
       let cursor = '0';
       do {
@@ -491,7 +492,7 @@ export class ExpressSessionStore extends EventEmitter {
             return node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT);
           },
           (fallback): typeof MEMORY => {
-            if (nodes !== undefined) throw unavailableDuringWalk(operation);
+            if (pages > 0) throw unavailableDuringWalk(operation);
             memory = fallback;
             return MEMORY;
           },
@@ -501,6 +502,7 @@ export class ExpressSessionStore extends EventEmitter {
           return;
         }
         if (reply === null || nodes === undefined) return;
+        pages++;
         const [next, keys] = reply;
         cursor = next;
         if (keys.length > 0) await onPage(keys, nodes[index] as RedisClient);
