@@ -138,12 +138,13 @@ async function compose(options: DemoOptions, undo: Array<() => unknown>): Promis
     ? createPubSub<WireEvent>({
         redis,
         // Events of this process still reach its own SSE clients while Redis is down.
-        localDelivery: true,
-        publishTimeoutMs: operationTimeoutMs * 2,
+        fallback: 'local',
+        timeoutMs: operationTimeoutMs * 2,
         pingIntervalMs: healthIntervalMs,
         pingTimeoutMs: healthTimeoutMs,
         reconnect: { minDelayMs: 50, maxDelayMs: Math.min(1_000, probeIntervalMs), jitter: 'full' },
         breaker,
+        logger: log,
       })
     : undefined;
   pubsub?.on('error', (error) => log.debug({ err: error }, 'pub/sub background error'));

@@ -112,7 +112,7 @@ export function createEventBus(options: EventBusOptions): EventBus {
         deliver(event, 'local');
         return;
       }
-      // With `localDelivery` the pub/sub itself delivers to this process while Redis is down.
+      // With `fallback: 'local'` the pub/sub itself delivers to this process while Redis is down.
       // Redis up but nobody subscribed (our subscriber is still re-subscribing after an outage,
       // exactly when `recover` is emitted): Redis drops the message, so deliver it here. Any
       // other failure (closed, codec) also still reaches the local stream.

@@ -91,7 +91,7 @@ const payloadArb: fc.Arbitrary<Uint8Array> = fc.oneof(
 
 describe('pub/sub with random payloads published by a raw client', () => {
   it('JSON codec: a non-JSON payload is counted and reported, a JSON one delivered, the iterator goes on', async () => {
-    const ps: PubSub = createPubSub({ redis: server.url });
+    const ps: PubSub = createPubSub({ redis: server.url, logger: false });
     const sub = ps.subscribe('bytes');
     const psub = ps.subscribe({ patterns: ['byt?s'] });
     const reports: MalformedReport[] = [];

@@ -1,97 +1,131 @@
-const BRAND: unique symbol = Symbol.for('@x/pubsub.error') as never;
+import { isXError, type Problem, XError, XOptionsError, XUnavailableError } from '@x/connection';
 
-/** Stable codes of every error this package throws or emits. */
+const PKG = '@x/pubsub';
+
+/** Stable codes of every error this package throws or emits (unique across the x packages). */
 export type PubSubErrorCode =
   | 'E_PUBSUB_OPTIONS'
   | 'E_PUBSUB_UNAVAILABLE'
-  | 'E_PUBLISH'
+  | 'E_PUBSUB_PUBLISH'
   | 'E_PUBSUB_CLOSED'
-  | 'E_SUBSCRIPTION_OVERFLOW'
-  | 'E_SUBSCRIBE';
+  | 'E_PUBSUB_OVERFLOW'
+  | 'E_PUBSUB_SUBSCRIBE';
 
-abstract class PubSubErrorBase extends Error {
-  /** Stable machine-readable code. */
-  abstract readonly code: PubSubErrorCode;
-  /** Brand that survives two installed copies of the package. */
-  readonly [BRAND] = true;
-
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(`[@x/pubsub] ${message}`, options);
-  }
-}
-
-/** An option passed to `createPubSub` or `subscribe` is invalid. */
-export class PubSubOptionsError extends PubSubErrorBase {
-  override readonly name = 'PubSubOptionsError';
-  readonly code = 'E_PUBSUB_OPTIONS' as const;
-  /** The option that was rejected, e.g. `bufferSize`. */
-  readonly field: string;
+/**
+ * An option of `createPubSub` or `subscribe`, or a subscribe target, is invalid (code
+ * `E_PUBSUB_OPTIONS`). `field` names it, `value` is what was given.
+ */
+export class PubSubOptionsError extends XOptionsError {
+  declare readonly code: 'E_PUBSUB_OPTIONS';
 
   constructor(field: string, value: unknown, expected: string) {
-    super(`invalid option "${field}": expected ${expected}, got ${describe(value)}`);
-    this.field = field;
+    super(PKG, 'E_PUBSUB_OPTIONS', field, value, expected);
+    this.name = 'PubSubOptionsError';
   }
 }
 
 /**
- * Redis could not take the message: the client is disconnected, the call missed its deadline,
- * or the circuit is open. The message was not published (no silent loss).
+ * Redis could not serve the pub/sub (code `E_PUBSUB_UNAVAILABLE`): refused, unreachable, frozen
+ * past the deadline, the circuit is open, or misconfigured (wrong password, TLS mismatch...).
+ * `problem` is the connection's diagnosis (what is wrong and what to do), `operation` what was
+ * being done: `'publish'` (the message was **not** published: no silent loss), `'subscribe'`
+ * (Redis did not confirm the subscription in time; it keeps trying) or `'ready'`.
  */
-export class PubSubUnavailableError extends PubSubErrorBase {
-  override readonly name = 'PubSubUnavailableError';
-  readonly code = 'E_PUBSUB_UNAVAILABLE' as const;
-  /** The channel the message was meant for. */
+export class PubSubUnavailableError extends XUnavailableError {
+  declare readonly code: 'E_PUBSUB_UNAVAILABLE';
+  /** The channel a publish was meant for, or the channels and patterns of a subscription. */
+  readonly channels: readonly string[];
+  /** The channel of a failed publish (for a subscription: its first channel or pattern). */
   readonly channel: string;
 
-  constructor(channel: string, cause: unknown) {
-    super(`Redis is unavailable, message to "${channel}" not published`, { cause });
-    this.channel = channel;
+  constructor(
+    operation: 'publish' | 'subscribe' | 'ready',
+    channels: readonly string[],
+    cause: unknown,
+    problem: Problem | undefined,
+  ) {
+    super(PKG, 'E_PUBSUB_UNAVAILABLE', operation, cause, problem);
+    this.name = 'PubSubUnavailableError';
+    this.channels = channels;
+    this.channel = channels[0] ?? '';
   }
 }
 
-/** Redis answered the publish with an error reply, or the codec could not encode the message. */
-export class PublishError extends PubSubErrorBase {
-  override readonly name = 'PublishError';
-  readonly code = 'E_PUBLISH' as const;
+/**
+ * A publish failed for a reason that waiting does not fix (code `E_PUBSUB_PUBLISH`): the codec
+ * could not encode the message, the channel is not a non-empty string, or Redis replied with an
+ * error (e.g. an ACL refusing the channel). The message was not published.
+ */
+export class PublishError extends XError {
+  declare readonly code: 'E_PUBSUB_PUBLISH';
   /** The channel the message was meant for. */
   readonly channel: string;
 
   constructor(channel: string, reason: string, cause: unknown) {
-    super(`publish to "${channel}" failed: ${reason}`, { cause });
+    super(PKG, 'E_PUBSUB_PUBLISH', `publish to "${channel}" failed: ${reason}`, { cause });
+    this.name = 'PublishError';
     this.channel = channel;
   }
 }
 
-/** The pub/sub instance or the subscription was closed. */
-export class PubSubClosedError extends PubSubErrorBase {
-  override readonly name = 'PubSubClosedError';
-  readonly code = 'E_PUBSUB_CLOSED' as const;
+/**
+ * The pub/sub or the subscription is closed (code `E_PUBSUB_CLOSED`): `publish`/`subscribe` after
+ * `pubsub.close()`, or the `ready` of a subscription closed before Redis confirmed it.
+ */
+export class PubSubClosedError extends XError {
+  declare readonly code: 'E_PUBSUB_CLOSED';
 
-  constructor(what: string) {
-    super(`${what} is closed`);
+  constructor(what: 'pub/sub' | 'subscription') {
+    super(
+      PKG,
+      'E_PUBSUB_CLOSED',
+      what === 'pub/sub'
+        ? 'the pub/sub is closed: create a new one with createPubSub()'
+        : 'the subscription is closed: subscribe again with pubsub.subscribe()',
+    );
+    this.name = 'PubSubClosedError';
   }
 }
 
-/** A subscription with `overflow: 'error'` received a message while its buffer was full. */
-export class SubscriptionOverflowError extends PubSubErrorBase {
-  override readonly name = 'SubscriptionOverflowError';
-  readonly code = 'E_SUBSCRIPTION_OVERFLOW' as const;
+/**
+ * A subscription with `overflow: 'error'` received a message while its buffer was full (code
+ * `E_PUBSUB_OVERFLOW`); the subscription is closed.
+ */
+export class SubscriptionOverflowError extends XError {
+  declare readonly code: 'E_PUBSUB_OVERFLOW';
   /** The buffer size that was exceeded. */
   readonly bufferSize: number;
 
   constructor(bufferSize: number, channel: string) {
-    super(`subscription buffer full (${bufferSize} messages), message on "${channel}" dropped`);
+    super(
+      PKG,
+      'E_PUBSUB_OVERFLOW',
+      `subscription buffer full (${bufferSize} messages), message on "${channel}" dropped and the subscription closed: read faster, raise bufferSize, or use overflow 'drop-oldest' / 'drop-newest'`,
+    );
+    this.name = 'SubscriptionOverflowError';
     this.bufferSize = bufferSize;
   }
 }
 
-/** Redis refused a SUBSCRIBE / PSUBSCRIBE / SSUBSCRIBE command. */
-export class SubscribeError extends PubSubErrorBase {
-  override readonly name = 'SubscribeError';
-  readonly code = 'E_SUBSCRIBE' as const;
+/**
+ * Redis refused a SUBSCRIBE / PSUBSCRIBE / SSUBSCRIBE with an error reply (code
+ * `E_PUBSUB_SUBSCRIBE`), e.g. an ACL that does not allow the channel. Final for that `ready`;
+ * the server's words are in `cause`.
+ */
+export class SubscribeError extends XError {
+  declare readonly code: 'E_PUBSUB_SUBSCRIBE';
+  /** The channels or patterns Redis refused. */
+  readonly channels: readonly string[];
 
-  constructor(targets: readonly string[], cause: unknown) {
-    super(`subscribe to ${targets.map((t) => `"${t}"`).join(', ')} failed`, { cause });
+  constructor(channels: readonly string[], cause: unknown) {
+    super(
+      PKG,
+      'E_PUBSUB_SUBSCRIBE',
+      `Redis refused to subscribe to ${channels.map((t) => `"${t}"`).join(', ')}: ${reasonOf(cause)}. Check the ACL of the Redis user (channel permissions, &pattern)`,
+      { cause },
+    );
+    this.name = 'SubscribeError';
+    this.channels = channels;
   }
 }
 
@@ -109,12 +143,10 @@ export type PubSubError =
  * @example if (isPubSubError(e) && e.code === 'E_PUBSUB_UNAVAILABLE') retryLater();
  */
 export function isPubSubError(error: unknown): error is PubSubError {
-  return typeof error === 'object' && error !== null && (error as never)[BRAND] === true;
+  return isXError(error) && error.package === PKG;
 }
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'function') return 'a function';
-  if (value === null || typeof value !== 'object') return String(value);
-  return Array.isArray(value) ? 'an array' : 'an object';
+function reasonOf(cause: unknown): string {
+  const text = cause instanceof Error ? cause.message : String(cause);
+  return text.replace(/\.\s*$/, '');
 }

@@ -1,3 +1,8 @@
+export {
+  PUBSUB_CHANNELS,
+  type PubSubDropMessage,
+  type PubSubGapMessage,
+} from './channels.js';
 export { bufferCodec, type Codec, jsonCodec, stringCodec } from './codec.js';
 export {
   isPubSubError,
@@ -11,16 +16,21 @@ export {
   SubscriptionOverflowError,
 } from './errors.js';
 export {
+  PUBSUB_DEFAULTS,
+  type PubSubFallback,
+  type PubSubOptions,
+  type SubscribeTargets,
+} from './options.js';
+export {
   createPubSub,
   type PubSub,
   type PubSubEvents,
-  type PubSubOptions,
   type PubSubStats,
-  type SubscribeTargets,
 } from './pubsub.js';
 export type {
   DropReport,
   GapInfo,
+  GapReason,
   MalformedReport,
   Message,
   OverflowPolicy,

@@ -23,7 +23,7 @@ function client(url: string): Redis {
 }
 
 function pubsub<T = unknown>(options: Parameters<typeof createPubSub<T>>[0]): PubSub<T> {
-  const ps = createPubSub<T>(options);
+  const ps = createPubSub<T>({ logger: false, ...options });
   open.push(ps);
   return ps;
 }
@@ -195,7 +195,7 @@ describe('createPubSub on a standalone server', () => {
     }
     expect(got).toEqual([0, 1, 2]);
     expect(thrown).toBeInstanceOf(SubscriptionOverflowError);
-    expect((thrown as SubscriptionOverflowError).code).toBe('E_SUBSCRIPTION_OVERFLOW');
+    expect((thrown as SubscriptionOverflowError).code).toBe('E_PUBSUB_OVERFLOW');
     expect(errors).toHaveLength(1);
     expect(sub.stats().dropped).toBe(1);
     expect(ps.stats().channels).toBe(0);
@@ -340,13 +340,13 @@ describe('createPubSub on a standalone server', () => {
     expect(ps.stats().publishErrors).toBe(1);
   });
 
-  it('bounds a publish to a frozen server by publishTimeoutMs', async () => {
+  it('bounds a publish to a frozen server by timeoutMs', async () => {
     const r = await startRedis();
     const redis = new Redis(r.url, { maxRetriesPerRequest: 1 }); // a plain client: no command timeout
     redis.on('error', () => {});
     open.push({ close: () => redis.disconnect() });
     await ready(redis);
-    const ps = pubsub({ redis, publishTimeoutMs: 150, breaker: false });
+    const ps = pubsub({ redis, timeoutMs: 150, breaker: false });
     await r.freeze();
     const started = performance.now();
     const error = await ps.publish('a', 1).catch((e: unknown) => e);
@@ -357,11 +357,11 @@ describe('createPubSub on a standalone server', () => {
     expect((error as Error).message).toMatch(/^\[@x\/pubsub\] /);
   });
 
-  it('delivers locally while Redis is down when localDelivery is on', async () => {
+  it("delivers locally while Redis is down with fallback: 'local'", async () => {
     const r = await startRedis();
     const redis = client(r.url);
     await ready(redis);
-    const ps = pubsub<string>({ redis, localDelivery: true });
+    const ps = pubsub<string>({ redis, fallback: 'local' });
     const exact = ps.subscribe('room.1');
     const pattern = ps.subscribe({ patterns: ['room.[0-9]'] });
     await Promise.all([exact.ready, pattern.ready]);
@@ -406,15 +406,18 @@ describe('createPubSub on a standalone server', () => {
 
   it('rejects invalid options and targets, naming the field', () => {
     const redis = new Redis({ lazyConnect: true });
-    expect(() => createPubSub({ redis, publishTimeoutMs: 0 })).toThrow(PubSubOptionsError);
-    expect(() => createPubSub({ redis, codec: {} as never })).toThrow(/"codec"/);
-    const ps = createPubSub({ redis });
-    expect(() => ps.subscribe([])).toThrow(/"targets"/);
-    expect(() => ps.subscribe('a', { bufferSize: 0 })).toThrow(/"bufferSize".*got 0/);
-    expect(() => ps.subscribe('a', { overflow: 'block' as never })).toThrow(/"overflow"/);
-    expect(() => ps.subscribe({ channels: [''] })).toThrow(/"channels"/);
-    const sharded = createPubSub({ redis, sharded: true });
-    expect(() => sharded.subscribe({ patterns: ['a*'] })).toThrow(/"patterns"/);
+    expect(() => createPubSub({ redis, timeoutMs: 0 })).toThrow(PubSubOptionsError);
+    expect(() => createPubSub({ redis, codec: {} as never })).toThrow(/invalid codec: \{\}/);
+    expect(() => createPubSub({ redis, fallback: 'memory' as never })).toThrow(
+      /invalid fallback: "memory"/,
+    );
+    const ps = pubsub({ redis });
+    expect(() => ps.subscribe([])).toThrow(/invalid targets/);
+    expect(() => ps.subscribe('a', { bufferSize: 0 })).toThrow(/invalid bufferSize: 0/);
+    expect(() => ps.subscribe('a', { overflow: 'block' as never })).toThrow(/invalid overflow/);
+    expect(() => ps.subscribe({ channels: [''] })).toThrow(/invalid channels/);
+    const sharded = pubsub({ redis, sharded: true });
+    expect(() => sharded.subscribe({ patterns: ['a*'] })).toThrow(/invalid patterns/);
     try {
       ps.subscribe('a', { bufferSize: -1 });
     } catch (error) {

@@ -14,6 +14,7 @@ function make(
   const detached: string[] = [];
   const host: SubscriptionHost = {
     detach: (_s, channels, patterns) => detached.push(...channels, ...patterns),
+    totals: { delivered: 0, dropped: 0 },
   };
   const sub = new Subscription<number>(host, ['a', 'b'], ['p.*'], {
     bufferSize: options.bufferSize ?? 4,

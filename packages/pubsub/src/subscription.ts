@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { RingBuffer } from './_internal/ring-buffer.js';
+import { dropChannel } from './channels.js';
 import { PubSubClosedError, SubscriptionOverflowError } from './errors.js';
 
 /** A received message. */
@@ -80,6 +81,13 @@ export interface MalformedReport {
   readonly error: unknown;
 }
 
+/** Why the subscriber connection was lost (see {@link GapInfo}). */
+export type GapReason =
+  | 'connection-closed'
+  | 'ping-timeout'
+  | 'cluster-node-lost'
+  | 'cluster-topology-change';
+
 /** Payload of the `'gap'` event: the subscriber connection was lost and is subscribed again. */
 export interface GapInfo {
   /** When the connection was found lost (epoch ms). */
@@ -87,24 +95,32 @@ export interface GapInfo {
   /** How long it was down, in ms. Messages published meanwhile may be lost. */
   readonly downtimeMs: number;
   /** Why it was lost. */
-  readonly reason:
-    | 'connection-closed'
-    | 'ping-timeout'
-    | 'cluster-node-lost'
-    | 'cluster-topology-change';
+  readonly reason: GapReason;
 }
 
 /** Events of a subscription. */
 export interface SubscriptionEvents<T> {
   /** Every message, as it arrives (listeners take messages off the buffer; see README). */
   message: [message: Message<T>];
-  /** The connection was lost and restored: messages may be missing, resync if that matters. */
+  /**
+   * The connection was lost after Redis had confirmed this subscription, and Redis confirmed it
+   * again: messages published meanwhile may be missing, resync if that matters. Once per loss.
+   */
   gap: [info: GapInfo];
+  /**
+   * Redis confirmed every channel and pattern **after `ready` had rejected** (Redis was
+   * unreachable, frozen or misconfigured past the deadline): messages are delivered from now on.
+   * Emitted once; a later loss is reported by `gap`.
+   */
+  subscribed: [];
   /** A burst of drops ended (or lasted `dropReportIntervalMs`). */
   drop: [report: DropReport];
   /** A payload the codec could not decode; the subscription goes on. */
   malformed: [report: MalformedReport];
-  /** A subscribe command failed, a listener threw, or the buffer overflowed with `'error'`. */
+  /**
+   * Redis refused a subscribe command (`SubscribeError`), a listener threw, or the buffer
+   * overflowed with `'error'`. Not emitted when Redis is merely unreachable (`ready` rejects).
+   */
   error: [error: unknown];
   /** The subscription ended. */
   close: [];
@@ -112,11 +128,14 @@ export interface SubscriptionEvents<T> {
 
 /** @internal What a subscription needs from the pub/sub that created it. */
 export interface SubscriptionHost {
+  /** The subscription no longer wants these channels and patterns. */
   detach(
     subscription: Subscription<any>,
     channels: readonly string[],
     patterns: readonly string[],
   ): void;
+  /** Counters of the pub/sub, summed over its subscriptions (monotonic). */
+  readonly totals: { delivered: number; dropped: number };
 }
 
 interface Waiter<T> {
@@ -137,9 +156,17 @@ export class Subscription<T = unknown>
   implements AsyncIterableIterator<Message<T>>
 {
   /**
-   * Settles once Redis confirmed every channel and pattern of this subscription; rejects with
-   * `SubscribeError` if Redis refused one, or `PubSubClosedError` if closed before that.
-   * Messages published after it resolved are delivered.
+   * Resolves once Redis confirmed every channel and pattern of this subscription: messages
+   * published after that are delivered. Always settles within the pub/sub's `timeoutMs`:
+   *
+   * - rejects with `PubSubUnavailableError` (`E_PUBSUB_UNAVAILABLE`, with the connection's
+   *   `problem`) when Redis did not confirm in time (refused, frozen), and at once when the
+   *   connection found a misconfiguration (wrong password, TLS mismatch...). The subscription stays
+   *   open and keeps trying: its iterator keeps waiting (it neither ends nor throws), and once
+   *   Redis confirms, `'subscribed'` is emitted and messages flow. No `'gap'` is emitted for that
+   *   first outage (nothing had been received to have a gap in); losses after it get one each;
+   * - rejects with `SubscribeError` (`E_PUBSUB_SUBSCRIBE`) when Redis refused a channel (ACL);
+   * - rejects with `PubSubClosedError` (`E_PUBSUB_CLOSED`) when closed before any of that.
    */
   readonly ready: Promise<void>;
 
@@ -162,6 +189,12 @@ export class Subscription<T = unknown>
   #dropped = 0;
   #malformed = 0;
   #gaps = 0;
+  /** `'pending'` until `ready` settles. */
+  #readyState: 'pending' | 'resolved' | 'rejected' = 'pending';
+  /** Redis confirmed every target at least once: a later loss is a gap. */
+  #live = false;
+  /** The connection was lost while live; the next `_gap` is for this subscription. */
+  #lost = false;
   #settleReady!: (error?: unknown) => void;
   #onAbort = (): void => this.close();
 
@@ -180,7 +213,12 @@ export class Subscription<T = unknown>
     this.#policy = options.overflow;
     this.#reportEveryMs = options.dropReportIntervalMs;
     this.ready = new Promise<void>((resolve, reject) => {
-      this.#settleReady = (error?: unknown) => (error === undefined ? resolve() : reject(error));
+      this.#settleReady = (error?: unknown) => {
+        if (this.#readyState !== 'pending') return;
+        this.#readyState = error === undefined ? 'resolved' : 'rejected';
+        if (error === undefined) resolve();
+        else reject(error);
+      };
     });
     // Nobody has to await `ready`: a rejection nobody asked for must not be unhandled.
     this.ready.catch(noop);
@@ -259,6 +297,7 @@ export class Subscription<T = unknown>
     const message = this.#buffer.shift();
     if (message !== undefined) {
       this.#delivered++;
+      this.#host.totals.delivered++;
       if (this.#burst > 0 && this.#buffer.length <= this.#buffer.capacity >>> 1)
         this.#reportDrops();
       return Promise.resolve({ value: message, done: false });
@@ -291,12 +330,14 @@ export class Subscription<T = unknown>
       }
       if (!this.#iterating) {
         this.#delivered++;
+        this.#host.totals.delivered++;
         return;
       }
     }
     const waiter = this.#waiters.shift();
     if (waiter !== undefined) {
       this.#delivered++;
+      this.#host.totals.delivered++;
       waiter.resolve({ value: message, done: false });
       return;
     }
@@ -305,6 +346,7 @@ export class Subscription<T = unknown>
       return;
     }
     this.#dropped++;
+    this.#host.totals.dropped++;
     this.#lastDropChannel = message.channel;
     if (this.#policy === 'drop-oldest') {
       this.#buffer.shift();
@@ -337,9 +379,15 @@ export class Subscription<T = unknown>
     }
   }
 
-  /** @internal The connection came back after a loss. */
+  /** @internal The subscriber connection was found lost. */
+  _lost(): void {
+    if (this.#live) this.#lost = true;
+  }
+
+  /** @internal The connection came back after a loss: a gap if this subscription was live then. */
   _gap(info: GapInfo): void {
-    if (this.#closed) return;
+    if (this.#closed || !this.#lost) return;
+    this.#lost = false;
     this.#gaps++;
     try {
       this.emit('gap', info);
@@ -348,10 +396,30 @@ export class Subscription<T = unknown>
     }
   }
 
-  /** @internal Settles `ready`. */
-  _settle(error?: unknown): void {
+  /** @internal Redis confirmed every channel and pattern of this subscription. */
+  _confirm(): void {
+    if (this.#closed || this.#live) return;
+    this.#live = true;
+    if (this.#readyState === 'pending') {
+      this.#settleReady();
+      return;
+    }
+    try {
+      this.emit('subscribed');
+    } catch (error) {
+      this._error(error);
+    }
+  }
+
+  /** @internal Redis did not confirm in time (or is misconfigured): `ready` rejects, no event. */
+  _unavailable(error: unknown): void {
+    if (!this.#live) this.#settleReady(error);
+  }
+
+  /** @internal Redis refused a channel or pattern: `ready` rejects and `'error'` is emitted. */
+  _refused(error: unknown): void {
     this.#settleReady(error);
-    if (error !== undefined) this._error(error);
+    this._error(error);
   }
 
   /** @internal Reports an error to `'error'` listeners, or (`warn`) as a process warning. */
@@ -409,6 +477,9 @@ export class Subscription<T = unknown>
       channel: this.#lastDropChannel,
     };
     this.#burst = 0;
+    if (dropChannel.hasSubscribers) {
+      dropChannel.publish({ overflow: report.policy, count: report.dropped });
+    }
     if (this.listenerCount('drop') > 0) {
       try {
         this.emit('drop', report);

@@ -45,6 +45,7 @@ async function setup(sharded: boolean): Promise<{
   await waitFor('cluster client ready', () => cluster.status === 'ready');
   const ps = createPubSub<string>({
     redis: cluster,
+    logger: false,
     codec: stringCodec,
     sharded,
     breaker: false,

@@ -1,10 +1,11 @@
-import type { Cluster } from 'ioredis';
-import { dropConnection } from './drop-connection.js';
 import {
   classicSubscriber,
+  dropConnection,
   type SubscriberConnection,
   shardSubscribers,
-} from './ioredis-subscribers.js';
+} from '@x/connection';
+import type { Cluster } from 'ioredis';
+import { pingTimeout } from '../subscriber-watchdog.js';
 
 /** What the watchdog needs from the pub/sub it guards. */
 export interface ClusterWatchdogHost {
@@ -49,7 +50,7 @@ const BUSY = new Set(['connecting', 'connect']);
  *   ioredis reported its subscribers ready (`subscribersReady`) and every one of them answered a
  *   PING sent after its re-subscribe.
  *
- * It reads ioredis internals (see `ioredis-subscribers.ts`); when they are not found it stops and
+ * It reads ioredis internals (through the adapter of `@x/connection`); when they are not found it stops and
  * `active` turns `false`, leaving the connections to ioredis alone.
  */
 export class ClusterWatchdog {
@@ -149,8 +150,8 @@ export class ClusterWatchdog {
     this.#deadline.unref();
   }
 
-  #missed(what: string): Error {
-    return new Error(`${what} unanswered after ${this.#timeoutMs} ms`);
+  #missed(of: string): Error {
+    return pingTimeout(this.#timeoutMs, of);
   }
 
   readonly #tick = (): void => {
@@ -229,7 +230,7 @@ export class ClusterWatchdog {
   #pingClassic(connection: SubscriberConnection): void {
     const epoch = ++this.#epoch;
     this.#arm(epoch, () => {
-      this.#host.lost('ping-timeout', this.#missed('PING'));
+      this.#host.lost('ping-timeout', this.#missed('the subscriber connection'));
       dropConnection(connection); // ioredis picks another node
     });
     connection.ping().then(() => {
@@ -291,7 +292,7 @@ export class ClusterWatchdog {
     const epoch = ++this.#epoch;
     const pending = new Set(connections);
     this.#arm(epoch, () => {
-      this.#host.lost('ping-timeout', this.#missed('PING of a shard subscriber'));
+      this.#host.lost('ping-timeout', this.#missed('a shard subscriber connection'));
       // ioredis refreshes the slot map and opens a new subscriber to the shard's master.
       for (const connection of pending) dropConnection(connection);
     });
