@@ -446,6 +446,22 @@ describe('express-session over HTTP with the Redis store', () => {
     await expect(closed.store.length()).rejects.toMatchObject({ code: 'E_SESSION_UNAVAILABLE' });
     // Fire and forget without a callback: the rejection is handled, nothing crashes.
     void closed.store.set('x', { cookie: cookieIn(1000) });
+    // Restarted (empty): the old session is gone, not an error; a new login works.
+    await closed.r.restart();
+    await waitFor('ready again', () => closed.redis.status === 'ready', { timeoutMs: 10_000 });
+    await waitFor(
+      'served again',
+      async () => (await closed.call('GET', '/me', cookie)).status === 200,
+      {
+        timeoutMs: 10_000,
+      },
+    );
+    expect((await closed.call('GET', '/me', cookie)).body).toEqual({ user: null, hits: 0 });
+    const again = await closed.call('POST', '/login');
+    expect((await closed.call('GET', '/me', again.cookie)).body).toEqual({
+      user: 'olivia',
+      hits: 0,
+    });
 
     const memory = await setup({ fallback: 'memory' });
     await memory.r.kill();
