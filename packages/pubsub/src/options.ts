@@ -1,6 +1,6 @@
 import type { Breaker, BreakerOptions } from '@x/breaker';
 import type { RedisSource } from '@x/config';
-import { isLogger, type Logger } from '@x/connection';
+import { isXError, type Logger, type XOptionsError } from '@x/connection';
 import { type BackoffOptions, toRetryStrategy } from '@x/reconnect';
 import type { RedisOptions } from 'ioredis';
 import { type Codec, jsonCodec } from './codec.js';
@@ -119,20 +119,14 @@ export const PUBSUB_DEFAULTS = Object.freeze({
 });
 
 /**
- * Validates the options of `createPubSub` and fills in the defaults.
+ * Validates the options of `createPubSub` that are its own and fills in the defaults (`redis`,
+ * `ioredis`, `breaker` and `logger` are validated by `createConnection`, see
+ * {@link toPubSubOptionsError}).
  * @throws PubSubOptionsError naming the invalid option and its value.
  */
 export function resolvePubSubOptions<T>(options: PubSubOptions<T>): ResolvedPubSubOptions<T> {
   if (typeof options !== 'object' || options === null) {
     throw new PubSubOptionsError('options', options, 'an object with `redis`');
-  }
-  const { redis } = options;
-  if (
-    redis === undefined ||
-    redis === null ||
-    (typeof redis !== 'string' && typeof redis !== 'object')
-  ) {
-    throw new PubSubOptionsError('redis', redis, 'a URL, a config or an ioredis client');
   }
   const codec = options.codec ?? (jsonCodec as Codec<T>);
   if (
@@ -150,33 +144,14 @@ export function resolvePubSubOptions<T>(options: PubSubOptions<T>): ResolvedPubS
   if (options.sharded !== undefined && typeof options.sharded !== 'boolean') {
     throw new PubSubOptionsError('sharded', options.sharded, 'a boolean');
   }
-  if (options.logger !== undefined && !isLogger(options.logger)) {
-    throw new PubSubOptionsError(
-      'logger',
-      options.logger,
-      'a pino or console-like logger, a function (msg, fields), or false',
-    );
-  }
-  const breaker = options.breaker;
-  if (
-    breaker !== undefined &&
-    breaker !== false &&
-    (typeof breaker !== 'object' || breaker === null)
-  ) {
-    throw new PubSubOptionsError('breaker', breaker, 'breaker options, a Breaker or false');
-  }
-  const ioredis = options.ioredis;
-  if (ioredis !== undefined && (typeof ioredis !== 'object' || ioredis === null)) {
-    throw new PubSubOptionsError('ioredis', ioredis, 'an object of ioredis options');
-  }
   const reconnect = options.reconnect ?? PUBSUB_DEFAULTS.reconnect;
   toRetryStrategy(reconnect); // validates the backoff options now
   return {
-    redis,
-    ioredis,
+    redis: options.redis,
+    ioredis: options.ioredis,
     timeoutMs: ms('timeoutMs', options.timeoutMs, PUBSUB_DEFAULTS.timeoutMs, 1),
     fallback,
-    breaker,
+    breaker: options.breaker,
     logger: options.logger,
     codec,
     sharded: options.sharded ?? false,
@@ -278,6 +253,18 @@ export function resolveSubscribeOptions(
     dropReportIntervalMs,
     ...(signal === undefined ? {} : { signal }),
   };
+}
+
+/**
+ * The error of an option `createConnection` validated for the pub/sub (`redis`, `ioredis`,
+ * `breaker`, `logger`), as a {@link PubSubOptionsError} naming the same field and value; any other
+ * error as it is.
+ */
+export function toPubSubOptionsError(error: unknown): unknown {
+  if (!isXError(error, 'E_CONNECTION_OPTIONS')) return error;
+  const { field, value, message } = error as XOptionsError;
+  const expected = /\(expected (.*)\)$/.exec(message)?.[1] ?? 'a valid value';
+  return new PubSubOptionsError(field, value, expected);
 }
 
 function ms(field: string, value: unknown, fallback: number, min: number): number {

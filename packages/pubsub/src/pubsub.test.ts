@@ -411,6 +411,22 @@ describe('createPubSub on a standalone server', () => {
     expect(() => createPubSub({ redis, fallback: 'memory' as never })).toThrow(
       /invalid fallback: "memory"/,
     );
+    // Options the connection validates are reported as the pub/sub's own, naming field and value.
+    for (const [options, field, message] of [
+      [{}, 'redis', /^\[@x\/pubsub\] invalid redis: undefined \(expected a URL/],
+      [{ redis, logger: 42 }, 'logger', /^\[@x\/pubsub\] invalid logger: 42 \(expected /],
+      [{ redis, breaker: 'on' }, 'breaker', /invalid breaker: "on"/],
+    ] as const) {
+      let error: unknown;
+      try {
+        createPubSub(options as never);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(PubSubOptionsError);
+      expect(error).toMatchObject({ code: 'E_PUBSUB_OPTIONS', field });
+      expect((error as Error).message).toMatch(message);
+    }
     const ps = pubsub({ redis });
     expect(() => ps.subscribe([])).toThrow(/invalid targets/);
     expect(() => ps.subscribe('a', { bufferSize: 0 })).toThrow(/invalid bufferSize: 0/);
