@@ -193,7 +193,7 @@ async function compose(options: DemoOptions, undo: Array<() => unknown>): Promis
   if (redis) {
     const manager = createLockManager({
       redis,
-      prefix: 'x-demo:lock:',
+      keyPrefix: 'x-demo:lock:',
       ttlMs: lockTtlMs,
       timeoutMs: operationTimeoutMs,
       breaker,

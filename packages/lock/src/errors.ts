@@ -1,45 +1,40 @@
-const BRAND: unique symbol = Symbol.for('@x/lock.error') as never;
+import { isXError, type Problem, XError, XOptionsError, XUnavailableError } from '@x/connection';
 
-/** Stable codes of every error this package throws. */
+const PKG = '@x/lock';
+
+/** Stable codes of every error this package throws (unique across the x packages). */
 export type LockErrorCode =
   | 'E_LOCK_OPTIONS'
   | 'E_LOCK_ACQUISITION'
   | 'E_LOCK_LOST'
   | 'E_LOCK_UNAVAILABLE';
 
+/** Any error of `@x/lock`; tell them apart by `code`, or with the `is…Error` helpers. */
+export type LockError =
+  | LockOptionsError
+  | LockAcquisitionError
+  | LockLostError
+  | LockUnavailableError;
+
 /**
- * Base class of the errors of `@x/lock`. Detect them with {@link isLockError}, which also works
- * across two installed copies of the package (a plain `instanceof` does not).
+ * An invalid option or argument (code `E_LOCK_OPTIONS`): names the field and the bad value. Fix
+ * the call; nothing was sent to Redis.
  */
-export class LockError extends Error {
-  /** Stable machine-readable code. */
-  readonly code: LockErrorCode;
-
-  constructor(code: LockErrorCode, message: string, options?: { cause?: unknown }) {
-    super(`[@x/lock] ${message}`, options);
-    this.name = 'LockError';
-    this.code = code;
-    Object.defineProperty(this, BRAND, { value: true });
-  }
-}
-
-/** An invalid option or argument: names the field and the bad value. */
-export class LockOptionsError extends LockError {
-  /** The option or argument that was rejected, e.g. `'ttlMs'`. */
-  readonly field: string;
-  /** The value that was rejected. */
-  readonly value: unknown;
+export class LockOptionsError extends XOptionsError {
+  declare readonly code: 'E_LOCK_OPTIONS';
 
   constructor(field: string, value: unknown, expected: string) {
-    super('E_LOCK_OPTIONS', `invalid ${field}: ${describe(value)} (expected ${expected})`);
+    super(PKG, 'E_LOCK_OPTIONS', field, value, expected);
     this.name = 'LockOptionsError';
-    this.field = field;
-    this.value = value;
   }
 }
 
-/** The lock stayed held by someone else through every attempt. */
-export class LockAcquisitionError extends LockError {
+/**
+ * The lock stayed held by someone else through every attempt (code `E_LOCK_ACQUISITION`). Retry
+ * later, or give `acquire` more `retry.attempts`.
+ */
+export class LockAcquisitionError extends XError {
+  declare readonly code: 'E_LOCK_ACQUISITION';
   /** The lock key (without prefix). */
   readonly key: string;
   /** Attempts made: the first try plus the timed retries. */
@@ -47,8 +42,9 @@ export class LockAcquisitionError extends LockError {
 
   constructor(key: string, attempts: number) {
     super(
+      PKG,
       'E_LOCK_ACQUISITION',
-      `lock ${JSON.stringify(key)} is held: not acquired after ${attempts} attempt(s)`,
+      `lock ${JSON.stringify(key)} is held: not acquired after ${attempts} attempt(s); try again later or allow more retry.attempts`,
     );
     this.name = 'LockAcquisitionError';
     this.key = key;
@@ -57,17 +53,20 @@ export class LockAcquisitionError extends LockError {
 }
 
 /**
- * The lock is no longer held: it expired before it was extended, an extension found another
- * owner, or `withLock`'s `maxHoldMs` was reached. Also the `reason` of a lock's aborted `signal`.
+ * The lock is no longer held (code `E_LOCK_LOST`): it expired before it was extended, an
+ * extension found another owner, or `withLock`'s `maxHoldMs` was reached. Also the `reason` of a
+ * lock's aborted `signal`. Stop the protected work: another holder may be running it.
  */
-export class LockLostError extends LockError {
+export class LockLostError extends XError {
+  declare readonly code: 'E_LOCK_LOST';
   /** The lock key (without prefix). */
   readonly key: string;
 
   constructor(key: string, why: string, cause?: unknown) {
     super(
+      PKG,
       'E_LOCK_LOST',
-      `lock ${JSON.stringify(key)} lost: ${why}`,
+      `lock ${JSON.stringify(key)} lost: ${why}; stop the work it protected`,
       cause === undefined ? undefined : { cause },
     );
     this.name = 'LockLostError';
@@ -76,47 +75,42 @@ export class LockLostError extends LockError {
 }
 
 /**
- * Redis (or, in quorum mode, a majority of the servers) could not be reached: down, frozen past
- * the deadline, or the breaker is open. Locks never fall back to memory. `cause` holds the error.
+ * Redis (in quorum mode, a majority of the servers) could not serve the call (code
+ * `E_LOCK_UNAVAILABLE`): refused, frozen past the deadline, the circuit is open, misconfigured, or
+ * the manager was closed. Locks never fall back to memory. `problem` is the connection's
+ * diagnosis (`kind`: `'refused'`, `'timeout'`, `'auth'`, `'tls'`...) with what to do; `cause` the
+ * error of the call.
  */
-export class LockUnavailableError extends LockError {
-  constructor(operation: string, cause: unknown) {
-    super('E_LOCK_UNAVAILABLE', `Redis unavailable during ${operation}`, { cause });
+export class LockUnavailableError extends XUnavailableError {
+  declare readonly code: 'E_LOCK_UNAVAILABLE';
+
+  constructor(operation: string, cause: unknown, problem?: Problem) {
+    super(PKG, 'E_LOCK_UNAVAILABLE', operation, cause, problem);
     this.name = 'LockUnavailableError';
   }
 }
 
 /** True for any error thrown by `@x/lock`, from this or another installed copy. */
 export function isLockError(error: unknown): error is LockError {
-  return typeof error === 'object' && error !== null && (error as never)[BRAND] === true;
+  return isXError(error) && error.package === PKG;
 }
 
 /** True for a {@link LockAcquisitionError} (code `E_LOCK_ACQUISITION`), from any installed copy. */
 export function isLockAcquisitionError(error: unknown): error is LockAcquisitionError {
-  return isLockError(error) && error.code === 'E_LOCK_ACQUISITION';
+  return isXError(error, 'E_LOCK_ACQUISITION');
 }
 
 /** True for a {@link LockLostError} (code `E_LOCK_LOST`), from any installed copy. */
 export function isLockLostError(error: unknown): error is LockLostError {
-  return isLockError(error) && error.code === 'E_LOCK_LOST';
+  return isXError(error, 'E_LOCK_LOST');
 }
 
 /** True for a {@link LockUnavailableError} (code `E_LOCK_UNAVAILABLE`), from any installed copy. */
 export function isLockUnavailableError(error: unknown): error is LockUnavailableError {
-  return isLockError(error) && error.code === 'E_LOCK_UNAVAILABLE';
+  return isXError(error, 'E_LOCK_UNAVAILABLE');
 }
 
 /** True for a {@link LockOptionsError} (code `E_LOCK_OPTIONS`), from any installed copy. */
 export function isLockOptionsError(error: unknown): error is LockOptionsError {
-  return isLockError(error) && error.code === 'E_LOCK_OPTIONS';
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'function') return 'a function';
-  try {
-    return String(JSON.stringify(value) ?? value);
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
+  return isXError(error, 'E_LOCK_OPTIONS');
 }

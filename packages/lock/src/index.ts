@@ -1,11 +1,18 @@
 export {
+  LOCK_CHANNELS,
+  type LockAcquireMessage,
+  type LockAcquireOutcome,
+  type LockLostMessage,
+  type LockLostReason,
+} from './channels.js';
+export {
   isLockAcquisitionError,
   isLockError,
   isLockLostError,
   isLockOptionsError,
   isLockUnavailableError,
   LockAcquisitionError,
-  LockError,
+  type LockError,
   type LockErrorCode,
   LockLostError,
   LockOptionsError,
@@ -13,11 +20,16 @@ export {
 } from './errors.js';
 export type { Lock } from './lock.js';
 export {
-  type AcquireOptions,
   createLockManager,
   type LockManager,
+  type LockStats,
+} from './lock-manager.js';
+export {
+  type AcquireOptions,
+  LOCK_DEFAULTS,
   type LockManagerOptions,
   type LockRetryOptions,
+  type RedisSource,
   type TryAcquireOptions,
   type WithLockOptions,
-} from './lock-manager.js';
+} from './options.js';

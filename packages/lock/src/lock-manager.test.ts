@@ -8,7 +8,8 @@ import {
   isLockUnavailableError,
   type LockOptionsError,
 } from './errors.js';
-import { createLockManager, type LockManager, type LockManagerOptions } from './lock-manager.js';
+import { createLockManager, type LockManager } from './lock-manager.js';
+import type { LockManagerOptions } from './options.js';
 
 let redis: RedisHandle;
 let admin: Redis;
@@ -402,9 +403,13 @@ describe('options', () => {
       [{ ttlMs: 0 }, 'ttlMs'],
       [{ timeoutMs: 1.5 }, 'timeoutMs'],
       [{ retry: { attempts: -1 } }, 'retry.attempts'],
-      [{ prefix: 'a{b' }, 'prefix'],
+      [{ keyPrefix: 'a{b' }, 'keyPrefix'],
       [{ driftFactor: 2 }, 'driftFactor'],
       [{ redis: [] }, 'redis'],
+      [{ fallback: 'memory' as never }, 'fallback'],
+      [{ logger: 42 as never }, 'logger'],
+      [{ notify: 'yes' as never }, 'notify'],
+      [{ redis: [redis.url, redis.url, redis.url], breaker: { execute() {} } as never }, 'breaker'],
     ];
     for (const [bad, field] of cases) {
       let caught: unknown;
@@ -417,6 +422,16 @@ describe('options', () => {
       expect((caught as LockOptionsError).field).toBe(field);
       expect((caught as Error).message).toMatch(/^\[@x\/lock\] invalid /);
     }
+    // Locks never fall back to memory: the one accepted value says so.
+    const explicit = createLockManager({ redis: redis.url, fallback: 'none' });
+    managers.push(explicit);
+    let caught: unknown;
+    try {
+      createLockManager({ redis: redis.url, fallback: 'memory' as never });
+    } catch (error) {
+      caught = error;
+    }
+    expect((caught as Error).message).toMatch(/never falls back to memory/);
   });
 
   it('rejects an invalid key or ttl per call', async () => {

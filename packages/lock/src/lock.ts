@@ -1,3 +1,4 @@
+import type { LockLostReason } from './channels.js';
 import { LockLostError } from './errors.js';
 
 /** A held distributed lock; see `LockManager.acquire`. Disposable with `await using`. */
@@ -47,7 +48,8 @@ export interface LockOwner {
   /** Resolves with the new monotonic deadline, or `false` when the token no longer owns the lock. */
   extendLock(lock: HeldLock, ttlMs: number): Promise<number | false>;
   validateTtl(ttlMs: unknown): number;
-  lockEnded(lock: HeldLock): void;
+  /** The lock was released (`lost` undefined) or lost (why): local waiters may go. Called once. */
+  lockEnded(lock: HeldLock, lost: LockLostReason | undefined): void;
 }
 
 /** The lock implementation; internal (only the {@link Lock} interface is public). */
@@ -92,7 +94,7 @@ export class HeldLock implements Lock {
   get held(): boolean {
     if (this.#state !== 'held') return false;
     if (performance.now() < this.#deadline) return true;
-    this.lose('expired before it was extended');
+    this.lose('expired', 'expired before it was extended');
     return false;
   }
 
@@ -121,7 +123,7 @@ export class HeldLock implements Lock {
       const wasHeld = this.#state === 'held';
       this.#state = 'released';
       this.#disarm();
-      if (wasHeld) this.#owner.lockEnded(this);
+      if (wasHeld) this.#owner.lockEnded(this, undefined);
       return this.#owner.releaseLock(this);
     } catch (error) {
       return Promise.reject(error);
@@ -144,8 +146,7 @@ export class HeldLock implements Lock {
       );
     }
     if (deadline === false) {
-      const error = this.lose('an extension found another owner (it had expired)');
-      throw error;
+      throw this.lose('not-owner', 'an extension found another owner (it had expired)');
     }
     this.#deadline = deadline;
     if (this.#controller !== undefined) this.#arm();
@@ -157,12 +158,12 @@ export class HeldLock implements Lock {
   }
 
   /** Marks the lock lost and aborts its signal (once). Returns the loss error. */
-  lose(why: string, cause?: unknown): LockLostError {
+  lose(reason: LockLostReason, why: string, cause?: unknown): LockLostError {
     const error = new LockLostError(this.key, why, cause);
     if (this.#state !== 'held') return error;
     this.#state = 'lost';
     this.#disarm();
-    this.#owner.lockEnded(this);
+    this.#owner.lockEnded(this, reason);
     this.#controller?.abort(error);
     return error;
   }
@@ -173,7 +174,7 @@ export class HeldLock implements Lock {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       if (this.#state === 'held' && performance.now() >= this.#deadline) {
-        this.lose('expired before it was extended');
+        this.lose('expired', 'expired before it was extended');
       } else if (this.#state === 'held') {
         this.#arm();
       }
