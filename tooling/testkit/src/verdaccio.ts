@@ -76,6 +76,18 @@ function defaultUpstream(): string {
   return fromEnv && /^https?:\/\//.test(fromEnv) ? fromEnv : 'https://registry.npmjs.org/';
 }
 
+function proxySettings(): Record<string, string> {
+  const env = process.env;
+  const settings: Record<string, string> = {};
+  const http = env.http_proxy ?? env.HTTP_PROXY;
+  const https = env.https_proxy ?? env.HTTPS_PROXY;
+  const none = env.no_proxy ?? env.NO_PROXY;
+  if (http) settings.http_proxy = http;
+  if (https) settings.https_proxy = https;
+  if (none) settings.no_proxy = none;
+  return settings;
+}
+
 /** Verdaccio's YAML config (JSON is valid YAML, which spares a YAML writer). */
 function config(dir: string, scopes: string[], upstream: string | false): string {
   const packages: Record<string, Record<string, string>> = {};
@@ -95,6 +107,8 @@ function config(dir: string, scopes: string[], upstream: string | false): string
       web: { enable: false },
       auth: { htpasswd: { file: join(dir, 'htpasswd'), max_users: 1000 } },
       uplinks: upstream ? { upstream: { url: upstream, timeout: '60s', maxage: '30m' } } : {},
+      // Verdaccio reads proxies from its config only; take the environment's, as npm does.
+      ...proxySettings(),
       packages,
       server: { keepAliveTimeout: 60 },
       middlewares: { audit: { enabled: false } },
