@@ -1,4 +1,4 @@
-import { startRedis, waitFor } from '@x/testkit';
+import { startRedis, waitFor, withAdmin } from '@x/testkit';
 import { Cluster, Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -253,6 +253,24 @@ describe('createRedisClient (real redis-server)', () => {
       process.off('uncaughtException', onUnhandled);
       process.off('unhandledRejection', onUnhandled);
     }
+  });
+
+  it('a command in flight when the connection drops rejects at once, not at commandTimeout', async () => {
+    const server = await startRedis();
+    const client = await ready(createRedisClient({ url: server.url, commandTimeoutMs: 5_000 }));
+    const id = await (client as Redis).client('ID');
+    const t0 = performance.now();
+    const pending = (client as Redis).blpop('never-filled', 0).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 100));
+    await withAdmin(server.port, (c) => c.call('CLIENT', 'KILL', 'ID', String(id)));
+    const error = (await pending) as RedisNotConnectedError;
+    expect(performance.now() - t0).toBeLessThan(1_500);
+    expect(isRedisNotConnectedError(error)).toBe(true);
+    expect(error.message).toBe(
+      `[@x/config] the connection to Redis at 127.0.0.1:${server.port} closed while the command was in flight: it may or may not have run (send it again only if running it twice is harmless); the client reconnects by itself`,
+    );
+    await waitFor('reconnected', () => client.status === 'ready', { timeoutMs: 2_000 });
+    expect(await client.ping()).toBe('PONG');
   });
 
   it('a frozen server: commands are bounded by commandTimeout', async () => {

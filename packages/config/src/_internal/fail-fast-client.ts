@@ -162,18 +162,58 @@ function explainRejection(client: AnyClient, command: Command): void {
 type SendStream = Parameters<Redis['sendCommand']>[1];
 
 /**
+ * Rejects the commands that were in flight when the connection closed. ioredis keeps them, and
+ * without `autoResendUnfulfilledCommands` drops them at the next `ready` without settling them:
+ * they would only fail at their `commandTimeout`. They may or may not have run; the caller decides
+ * whether to send them again. Runs on 'close' (ioredis emits it before it moves the queue).
+ */
+function rejectInFlight(this: FailFastRedis): void {
+  if (!inFlightWhenClosed.has(this) || this.options.autoResendUnfulfilledCommands) return;
+  inFlightWhenClosed.delete(this);
+  const queue = this.commandQueue;
+  if (queue.length === 0) return;
+  const error = connectionLostError(this);
+  for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
+    item.command.reject(error);
+  }
+}
+// Clients that were ready when their connection closed (their queue holds user commands, not
+// ioredis' own handshake).
+const inFlightWhenClosed = new WeakSet<object>();
+function markReady(this: FailFastRedis): void {
+  inFlightWhenClosed.add(this);
+}
+
+/** The error of a command whose connection closed while it was in flight. */
+export function connectionLostError(client: AnyClient): RedisNotConnectedError {
+  const { address, name } = describeTarget(client);
+  const cause = lastErrors.get(client);
+  return new RedisNotConnectedError(
+    `the connection to ${name} closed while the command was in flight: it may or may not have run (send it again only if running it twice is harmless); the client reconnects by itself${cause ? `; last connection error: ${cause.message.replace(/\.\s*$/, '')}` : ''}`,
+    address,
+    client.status,
+    cause,
+  );
+}
+
+/**
  * The `Redis` that `createRedisClient` returns: ioredis' own class, whose commands, while there
- * is no usable connection, reject with a {@link RedisNotConnectedError} that says why. Its
- * duplicates are of the same class.
+ * is no usable connection, reject with a {@link RedisNotConnectedError} that says why, and whose
+ * commands in flight when the connection closes reject at once (not at their `commandTimeout`).
+ * Its duplicates are of the same class.
  */
 export class FailFastRedis extends Redis {
   constructor(options: RedisOptions) {
     super(options);
     watchConnectionErrors(this);
+    this.on('ready', markReady);
+    this.on('close', rejectInFlight);
   }
 
   override sendCommand(command: Command, stream?: SendStream): unknown {
-    if (this.status !== 'ready') explainRejection(this, command);
+    // Not ready, or ready with a socket the server already closed (ioredis has not seen the
+    // 'close' yet): ioredis rejects with a bare "Stream isn't writeable".
+    if (this.status !== 'ready' || this.stream?.writable !== true) explainRejection(this, command);
     return super.sendCommand(command, stream);
   }
 
