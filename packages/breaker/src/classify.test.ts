@@ -369,3 +369,117 @@ describe('classifyRedisError: errors that cannot be produced on demand', () => {
     expect(classifyRedisError(a)).toBe('unknown');
   });
 });
+
+describe('classifyRedisError: the errors of @x/config', () => {
+  // Built by shape (code, name, message, cause) as @x/config makes them: this package does not
+  // depend on it. The config package's own tests produce them from real servers.
+  const configError = (
+    name: string,
+    code: string,
+    message: string,
+    cause?: unknown,
+  ): Error & { code: string } =>
+    Object.assign(new Error(`[@x/config] ${message}`, cause === undefined ? {} : { cause }), {
+      name,
+      code,
+    });
+  const wrongpass = new ReplyError('WRONGPASS invalid username-password pair or user is disabled.');
+
+  it.each<[string, unknown, RedisErrorKind]>([
+    [
+      'E_CREDENTIALS_PROVIDER (the provider threw)',
+      configError(
+        'CredentialsError',
+        'E_CREDENTIALS_PROVIDER',
+        'the credentials provider threw for 127.0.0.1:6379: token service unavailable',
+        new Error('token service unavailable'),
+      ),
+      'auth',
+    ],
+    [
+      'E_CREDENTIALS_PROVIDER (timed out; the message names ETIMEDOUT-like words)',
+      configError(
+        'CredentialsError',
+        'E_CREDENTIALS_PROVIDER',
+        'the credentials provider did not return within 300 ms (connectTimeout) for 127.0.0.1:6379',
+      ),
+      'auth',
+    ],
+    [
+      'E_CREDENTIALS_REJECTED',
+      configError(
+        'CredentialsError',
+        'E_CREDENTIALS_REJECTED',
+        'Redis at 127.0.0.1:6379 refused the credentials from the credentials provider: WRONGPASS ...',
+        wrongpass,
+      ),
+      'auth',
+    ],
+    [
+      'E_REDIS_NOT_CONNECTED caused by WRONGPASS',
+      configError(
+        'RedisNotConnectedError',
+        'E_REDIS_NOT_CONNECTED',
+        'not connected to Redis at 127.0.0.1:6379 (reconnecting); the last connection attempt failed: WRONGPASS ... (check REDIS_USERNAME / REDIS_PASSWORD)',
+        wrongpass,
+      ),
+      'auth',
+    ],
+    [
+      'E_REDIS_NOT_CONNECTED caused by a credentials error',
+      configError(
+        'RedisNotConnectedError',
+        'E_REDIS_NOT_CONNECTED',
+        'not connected to Redis at 127.0.0.1:6379 (reconnecting)',
+        configError('CredentialsError', 'E_CREDENTIALS_PROVIDER', 'the credentials provider threw'),
+      ),
+      'auth',
+    ],
+    [
+      'E_REDIS_NOT_CONNECTED caused by ECONNREFUSED',
+      configError(
+        'RedisNotConnectedError',
+        'E_REDIS_NOT_CONNECTED',
+        'not connected to Redis at 127.0.0.1:6379 (reconnecting); the last connection attempt failed: connect ECONNREFUSED 127.0.0.1:6379',
+        Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), {
+          code: 'ECONNREFUSED',
+          syscall: 'connect',
+        }),
+      ),
+      'connection',
+    ],
+    [
+      'E_REDIS_NOT_CONNECTED caused by a TLS certificate error',
+      configError(
+        'RedisNotConnectedError',
+        'E_REDIS_NOT_CONNECTED',
+        'not connected to Redis at 127.0.0.1:6380 (reconnecting); the last connection attempt failed: self-signed certificate',
+        Object.assign(new Error('self-signed certificate'), {
+          code: 'DEPTH_ZERO_SELF_SIGNED_CERT',
+        }),
+      ),
+      'auth',
+    ],
+    [
+      'E_REDIS_NOT_CONNECTED without a cause (still connecting)',
+      configError(
+        'RedisNotConnectedError',
+        'E_REDIS_NOT_CONNECTED',
+        'not connected to Redis at 127.0.0.1:6379 (connecting): the client is still connecting',
+      ),
+      'connection',
+    ],
+    [
+      'E_REDIS_NOT_CONNECTED with a cause nobody knows',
+      configError(
+        'RedisNotConnectedError',
+        'E_REDIS_NOT_CONNECTED',
+        'the connection to Redis at 127.0.0.1:6379 closed while the command was in flight',
+        new TypeError('something odd'),
+      ),
+      'connection',
+    ],
+  ])('%s', (_, error, kind) => {
+    expectKind(error, kind);
+  });
+});

@@ -54,6 +54,16 @@ const CODE_KINDS: Readonly<Record<string, RedisErrorKind>> = {
   UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'auth',
   CERT_HAS_EXPIRED: 'auth',
   ERR_TLS_CERT_ALTNAME_INVALID: 'auth',
+  // @x/config: the credentials provider failed or timed out, or Redis refused its credentials.
+  E_CREDENTIALS_PROVIDER: 'auth',
+  E_CREDENTIALS_REJECTED: 'auth',
+};
+
+// Errors that wrap the reason why a client has no usable connection (@x/config's
+// RedisNotConnectedError carries the last connection error as its `cause`): the reason decides
+// (a WRONGPASS cause is 'auth'); without a known one they mean "no usable link".
+const WRAPPER_KINDS: Readonly<Record<string, RedisErrorKind>> = {
+  E_REDIS_NOT_CONNECTED: 'connection',
 };
 
 // First word of a Redis error reply.
@@ -123,15 +133,27 @@ const READY_CHECK = 'Ready check failed: ';
  */
 export function classifyRedisError(error: unknown): RedisErrorKind {
   let current: unknown = error;
+  let fallback: RedisErrorKind = 'unknown';
   for (let depth = 0; depth < 4; depth++) {
-    const kind = classifyOne(current);
-    if (kind !== 'unknown') return kind;
-    if (typeof current !== 'object' || current === null) return 'unknown';
+    const wrapper = wrapperKind(current);
+    if (wrapper === undefined) {
+      const kind = classifyOne(current);
+      if (kind !== 'unknown') return kind;
+    } else if (fallback === 'unknown') {
+      fallback = wrapper;
+    }
+    if (typeof current !== 'object' || current === null) return fallback;
     const next = (current as { cause?: unknown }).cause;
-    if (next === undefined || next === current) return 'unknown';
+    if (next === undefined || next === current) return fallback;
     current = next;
   }
-  return 'unknown';
+  return fallback;
+}
+
+function wrapperKind(error: unknown): RedisErrorKind | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? WRAPPER_KINDS[code] : undefined;
 }
 
 /**
