@@ -211,3 +211,32 @@ describe('a held lock: release and extend', () => {
     }
   });
 });
+
+describe('close()', () => {
+  it('is bounded on a frozen server, idempotent, and ends pending waits', async () => {
+    const server = await startRedis();
+    const locks = createLockManager({
+      redis: server.url,
+      timeoutMs: TIMEOUT_MS,
+      logger: false,
+      notify: true,
+      retry: { attempts: 100, delayMs: 50 },
+    });
+    const held = await locks.acquire('k', { ttlMs: 10_000 });
+    const waiting = locks.acquire('k');
+    await server.freeze();
+    try {
+      const started = performance.now();
+      const closing = locks.close();
+      expect(locks.close()).toBe(closing);
+      await expect(waiting).rejects.toSatisfy(isLockUnavailableError);
+      await closing;
+      expect(performance.now() - started).toBeLessThan(1_000 + SLACK_MS);
+      await expect(locks.acquire('other')).rejects.toSatisfy(isLockUnavailableError);
+      await expect(held.release()).rejects.toSatisfy(isLockUnavailableError);
+      expect(locks.stats()).toMatchObject({ waiting: 0 });
+    } finally {
+      await server.resume();
+    }
+  });
+});

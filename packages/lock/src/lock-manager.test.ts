@@ -409,6 +409,10 @@ describe('options', () => {
       [{ fallback: 'memory' as never }, 'fallback'],
       [{ logger: 42 as never }, 'logger'],
       [{ notify: 'yes' as never }, 'notify'],
+      [{ ioredis: 'fast' as never }, 'ioredis'],
+      [{ breaker: 'on' as never }, 'breaker'],
+      [{ breaker: { maxFailures: 0 } }, 'breaker.maxFailures'],
+      [{ redis: [redis.url, undefined as never, redis.url] }, 'redis[1]'],
       [{ redis: [redis.url, redis.url, redis.url], breaker: { execute() {} } as never }, 'breaker'],
     ];
     for (const [bad, field] of cases) {

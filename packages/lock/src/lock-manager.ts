@@ -32,6 +32,7 @@ import {
   resolveLockOptions,
   resolveRetry,
   type TryAcquireOptions,
+  toLockOptionsError,
   type WithLockOptions,
 } from './options.js';
 import { QuorumServers } from './quorum.js';
@@ -154,7 +155,7 @@ class RedisLockManager implements LockManager, LockOwner, WaiterOwner {
     } catch (error) {
       // One source was invalid: the connections made so far are not kept.
       for (const connection of connections) void connection.close();
-      throw error;
+      throw toLockOptionsError(error, quorum ? connections.length : undefined);
     }
     const servers = connections.map((c) => new LockServer(c, o.notify));
     this.#backend = quorum ? new QuorumServers(servers) : new SingleServer(servers[0]!);

@@ -1,4 +1,4 @@
-import { type ConnectionOptions, isLogger, type Logger } from '@x/connection';
+import { type ConnectionOptions, isXError, type Logger, type XOptionsError } from '@x/connection';
 import { LockOptionsError } from './errors.js';
 
 /** Where a Redis server is: a URL, a config of `@x/config`, or an ioredis `Redis` / `Cluster`. */
@@ -168,12 +168,9 @@ export function resolveLockOptions(options: LockManagerOptions): ResolvedLockOpt
   const sources: readonly RedisSource[] = Array.isArray(options.redis)
     ? options.redis
     : [options.redis as RedisSource];
-  if (
-    sources.length === 0 ||
-    sources.some(
-      (s) => s === undefined || s === null || (typeof s !== 'object' && typeof s !== 'string'),
-    )
-  ) {
+  // Each source, `ioredis`, `breaker` and `logger` are validated by `createConnection` (see
+  // toLockOptionsError); an empty list is the lock's own concern.
+  if (sources.length === 0) {
     throw new LockOptionsError(
       'redis',
       options.redis,
@@ -198,26 +195,11 @@ export function resolveLockOptions(options: LockManagerOptions): ResolvedLockOpt
   if (options.notify !== undefined && typeof options.notify !== 'boolean') {
     throw new LockOptionsError('notify', options.notify, 'a boolean');
   }
-  if (options.logger !== undefined && !isLogger(options.logger)) {
-    throw new LockOptionsError(
-      'logger',
-      options.logger,
-      'a function (msg, fields), a pino or console-like logger, or false',
-    );
-  }
-  if (
-    options.ioredis !== undefined &&
-    (typeof options.ioredis !== 'object' || options.ioredis === null)
-  ) {
-    throw new LockOptionsError('ioredis', options.ioredis, 'an object of ioredis options');
-  }
   const breaker = options.breaker ?? LOCK_DEFAULTS.breaker;
-  if (breaker !== false && (typeof breaker !== 'object' || breaker === null)) {
-    throw new LockOptionsError('breaker', breaker, 'breaker options, a Breaker or false');
-  }
   if (
     sources.length > 1 &&
-    breaker !== false &&
+    typeof breaker === 'object' &&
+    breaker !== null &&
     typeof (breaker as { execute?: unknown }).execute === 'function'
   ) {
     throw new LockOptionsError(
@@ -267,4 +249,24 @@ export function resolveRetry(field: string, value: unknown, base: Retry): Retry 
     delayMs: v.delayMs === undefined ? base.delayMs : integer(`${field}.delayMs`, v.delayMs, 0),
     jitter: v.jitter === undefined ? base.jitter : integer(`${field}.jitter`, v.jitter, 0),
   };
+}
+
+/**
+ * An option error of `createConnection` or of the breaker it creates (`redis`, `ioredis`,
+ * `breaker`, `logger`), as a {@link LockOptionsError} naming the same field (`redis[i]` for the
+ * i-th server in quorum mode, `breaker.<field>` inside the breaker options) and value; any other
+ * error as it is.
+ */
+export function toLockOptionsError(error: unknown, server: number | undefined): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (!isXError(error, 'E_CONNECTION_OPTIONS') && code !== 'E_BREAKER_OPTIONS') return error;
+  const { field, value, message } = error as XOptionsError;
+  const expected = /\(expected (.*)\)$/.exec(message)?.[1] ?? 'a valid value';
+  const named =
+    code === 'E_BREAKER_OPTIONS'
+      ? `breaker.${field}`
+      : field === 'redis' && server !== undefined
+        ? `redis[${server}]`
+        : field;
+  return new LockOptionsError(named, value, expected);
 }

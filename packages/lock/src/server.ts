@@ -28,21 +28,29 @@ const NOT_READY = new Error('Connection is closed (the client is not ready)');
 const ACQUIRE_CALL: ServerCall<string, string, number> = {
   operation: 'acquire',
   run: (server, lockKey, token, ttlMs) =>
-    server.send(server.acquireScript, 2, lockKey, `${lockKey}:fence`, token, ttlMs),
+    server.sendable()
+      ? server.acquireScript.run(2, lockKey, `${lockKey}:fence`, token, ttlMs)
+      : notReady(),
 };
 const RELEASE_CALL: ServerCall<string, string, undefined> = {
   operation: 'release',
-  run: (server, lockKey, token) => server.send(server.releaseScript, 1, lockKey, token),
+  run: (server, lockKey, token) =>
+    server.sendable() ? server.releaseScript.run(1, lockKey, token) : notReady(),
 };
 const EXTEND_CALL: ServerCall<string, string, number> = {
   operation: 'extend',
   run: (server, lockKey, token, ttlMs) =>
-    server.send(server.extendScript, 1, lockKey, token, ttlMs),
+    server.sendable() ? server.extendScript.run(1, lockKey, token, ttlMs) : notReady(),
 };
 const RAISE_CALL: ServerCall<string, number, undefined> = {
   operation: 'acquire',
-  run: (server, fenceKey, fence) => server.send(server.raiseScript, 1, fenceKey, fence),
+  run: (server, fenceKey, fence) =>
+    server.sendable() ? server.raiseScript.run(1, fenceKey, fence) : notReady(),
 };
+
+function notReady(): Promise<never> {
+  return Promise.reject(NOT_READY);
+}
 
 /**
  * One Redis server of a lock manager: its managed connection (deadline, breaker, readiness,
@@ -96,14 +104,15 @@ export class LockServer {
   }
 
   /**
-   * @internal Sends `script` now (the client is ready: checked here), writes of one tick leaving
-   * together on a client created here.
+   * @internal Whether a command may be sent now (the client is ready: a command never waits in a
+   * queue); corks the socket until the end of the tick on a client created here, so that the
+   * writes of one tick leave together.
    */
-  send(script: Script, keys: number, ...keysAndArgs: (string | number)[]): Promise<unknown> {
+  sendable(): boolean {
     const client = this.connection.client;
-    if (client.status !== 'ready') return Promise.reject(NOT_READY);
+    if (client.status !== 'ready') return false;
     if (this.#cork) corkUntilNextTick(client);
-    return script.run(keys, ...keysAndArgs);
+    return true;
   }
 
   /**
