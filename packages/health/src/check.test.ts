@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { startRedis } from '@x/testkit';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type CheckReport, runCheck } from './check.js';
 
 const PASSWORD = 'pa55:w/rd%secret';
@@ -102,14 +102,91 @@ describe('runCheck', () => {
     expect(bad.exitCode).toBe(1);
     expect(bad.report.failure?.code).toBe('auth');
     expect(bad.output).toBe(
-      `FAIL redis://:***@127.0.0.1:${redis.port}: authentication failed at 127.0.0.1:${redis.port}: wrong user name or password`,
+      `FAIL redis://:***@127.0.0.1:${redis.port}: authentication failed at 127.0.0.1:${redis.port}: WRONGPASS invalid username-password pair or user is disabled (check the password in the URL: redis://user:password@host:port)`,
     );
     expect(bad.output).not.toContain('not-the-pass');
 
     const missing = await runCheck(`redis://127.0.0.1:${redis.port}`, { timeoutMs: 1_000 });
     expect(missing.exitCode).toBe(1);
-    expect(missing.report.failure).toMatchObject({ code: 'auth' });
-    expect(missing.output).toMatch(/authentication required/);
+    expect(missing.report.failure).toEqual({
+      code: 'auth',
+      message: `authentication required by 127.0.0.1:${redis.port}: NOAUTH Authentication required (put the password in the URL: redis://:password@host:port, or redis://user:password@host:port for an ACL user)`,
+    });
+  });
+
+  it('a password given to a server without one: usable, with a warning that it is not used', async () => {
+    const redis = await startRedis();
+    const warnings: unknown[] = [];
+    const warn = vi.spyOn(console, 'warn').mockImplementation((...args) => {
+      warnings.push(args);
+    });
+    try {
+      const res = await runCheck(
+        `redis://:${encodeURIComponent(PASSWORD)}@127.0.0.1:${redis.port}`,
+        {
+          timeoutMs: 1_000,
+          pings: 1,
+        },
+      );
+      expect(res.exitCode).toBe(0);
+      const advice = res.report.advice.find((a) => a.code === 'password-not-used');
+      expect(advice).toEqual({
+        level: 'warn',
+        code: 'password-not-used',
+        message:
+          'the server accepts connections without a password: the password in the URL is not used, and anyone who reaches this port can read and write; set requirepass or ACL users on the server',
+      });
+      expect(res.report.advice.map((a) => a.code)).not.toContain('no-auth');
+      expect(res.output).toContain(
+        '  WARN the server accepts connections without a password: the password in the URL is not used',
+      );
+      expect(res.output).not.toContain(PASSWORD);
+      // ioredis prints its own "[WARN] ... does not require a password" when it sends the AUTH;
+      // the check sends it itself and reports instead.
+      expect(warnings).toEqual([]);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it('selects the db of the URL after authenticating', async () => {
+    const redis = await startRedis({ password: PASSWORD });
+    const res = await runCheck(
+      `redis://:${encodeURIComponent(PASSWORD)}@127.0.0.1:${redis.port}/3`,
+      { timeoutMs: 1_000, pings: 1 },
+    );
+    expect(res.exitCode, res.output).toBe(0);
+    expect(res.report.advice.map((a) => a.code)).not.toContain('password-not-used');
+  });
+
+  it('TLS mismatch both ways, and an untrusted certificate, say what to change', async () => {
+    const plain = await startRedis();
+    const tls = await startRedis({ tls: true });
+    const toPlain = await runCheck(`rediss://127.0.0.1:${plain.port}`, { timeoutMs: 500 });
+    expect(toPlain.exitCode).toBe(1);
+    expect(toPlain.report.failure).toEqual({
+      code: 'timeout',
+      message: `no TLS connection to 127.0.0.1:${plain.port} within 500 ms: check the host, the port and the firewall; a server that does not speak TLS on this port can also stall the handshake (use redis://)`,
+    });
+    const toTls = await runCheck(`redis://127.0.0.1:${tls.port}`, { timeoutMs: 1_000 });
+    expect(toTls.exitCode).toBe(1);
+    expect(toTls.report.failure?.code).toBe('reset');
+    expect(toTls.report.failure?.message).toMatch(
+      new RegExp(
+        `^connection (closed|reset) by 127\\.0\\.0\\.1:${tls.port}.*it may expect TLS on this port \\(use rediss://\\)`,
+      ),
+    );
+    const untrusted = await runCheck(`rediss://127.0.0.1:${tls.port}`, { timeoutMs: 1_000 });
+    expect(untrusted.report.failure).toEqual({
+      code: 'tls',
+      message: `TLS failed with 127.0.0.1:${tls.port}: self-signed certificate in certificate chain (the server's certificate is not trusted: pass its CA with --ca <file>, or --insecure for a development server)`,
+    });
+    const trusted = await runCheck(`rediss://127.0.0.1:${tls.port}`, {
+      timeoutMs: 1_000,
+      caFile: tls.tls!.ca,
+      pings: 1,
+    });
+    expect(trusted.exitCode).toBe(0);
   });
 
   it('fails fast when nothing listens, and at the deadline when the server is frozen', async () => {
@@ -120,7 +197,7 @@ describe('runCheck', () => {
     expect(refused.exitCode).toBe(1);
     expect(refused.report.failure).toEqual({
       code: 'refused',
-      message: `connection refused by 127.0.0.1:${port}`,
+      message: `connection refused by 127.0.0.1:${port}: nothing listens on that port (is Redis running there, and is the port right?)`,
     });
     expect(refused.output.split('\n')).toHaveLength(1);
 
@@ -132,7 +209,7 @@ describe('runCheck', () => {
     expect(frozen.exitCode).toBe(1);
     expect(frozen.report.failure).toEqual({
       code: 'timeout',
-      message: `no answer from 127.0.0.1:${redis.port} within 200 ms`,
+      message: `no answer from 127.0.0.1:${redis.port} within 200 ms: the server accepted the connection but does not answer (frozen, overloaded or stuck in a long script, or a TLS port spoken to without TLS: use rediss://)`,
     });
     expect(elapsed).toBeGreaterThanOrEqual(190);
     expect(elapsed).toBeLessThan(600);
@@ -200,7 +277,7 @@ describe('x-redis-check (child process)', () => {
     const refused = await runCli([`redis://127.0.0.1:${port}`, '--timeout', '500']);
     expect(refused.code).toBe(1);
     expect(refused.stderr.trim()).toBe(
-      `FAIL redis://127.0.0.1:${port}: connection refused by 127.0.0.1:${port}`,
+      `FAIL redis://127.0.0.1:${port}: connection refused by 127.0.0.1:${port}: nothing listens on that port (is Redis running there, and is the port right?)`,
     );
     const usage = await runCli(['--timeout', 'soon', `redis://127.0.0.1:${port}`]);
     expect(usage.code).toBe(2);

@@ -2,10 +2,12 @@ import { performance } from 'node:perf_hooks';
 import {
   createRedisClient,
   isConfigError,
+  isRedisNotConnectedError,
   type RedisClient,
   type RedisConfigInput,
   redactUrl,
 } from '@x/config';
+import type { Redis } from 'ioredis';
 import { scrub } from './_internal/redact.js';
 import { HealthOptionsError } from './errors.js';
 import { type ServerStats, serverStats } from './info.js';
@@ -153,11 +155,18 @@ export async function runCheck(
   let client: RedisClient;
   try {
     // The project's fail-fast client (no offline queue, bounded connect and commands), made
-    // stricter for a one-shot check: connect on demand, never reconnect, never retry.
+    // stricter for a one-shot check: connect on demand, never reconnect, never retry. It connects
+    // without credentials and without selecting the db: the check sends AUTH and SELECT itself,
+    // so that it sees the server's own answers (ioredis would only print a warning to the
+    // console when the server has no password, and carry on).
     client = createRedisClient(input, {
       lazyConnect: true,
       retryStrategy: () => null,
       reconnectOnError: () => false,
+      enableReadyCheck: false,
+      username: undefined,
+      password: undefined,
+      db: 0,
       // ioredis waits this long for a graceful close (2 s by default) with a ref'ed timer, which
       // would hold the CLI process open after a frozen server's report.
       disconnectTimeout: 100,
@@ -176,9 +185,33 @@ export async function runCheck(
   client.on('error', (error: Error) => {
     lastError = error;
   });
+  const username = parsed.username === '' ? undefined : decodeSafe(parsed.username);
+  const password = parsed.password === '' ? undefined : decodeSafe(parsed.password);
+  const db = Number(parsed.pathname.replace(/^\/+/, '') || 0);
+  const tls =
+    parsed.protocol === 'rediss:' || options.caFile !== undefined || options.insecure === true;
+  let phase: Phase = 'connect';
 
   try {
     await deadline(client.connect(), timeoutMs);
+    let passwordUnused = false;
+    if (password !== undefined) {
+      phase = 'auth';
+      const auth =
+        username === undefined
+          ? (client as Redis).call('AUTH', password)
+          : (client as Redis).call('AUTH', username, password);
+      try {
+        await deadline(auth, timeoutMs);
+      } catch (error) {
+        // "AUTH <password> called without any password configured for the default user" (Redis
+        // 6+) or "Client sent AUTH, but no password is set" (Redis 5): the server is open.
+        if (!isNoPasswordReply(error)) throw error;
+        passwordUnused = true;
+      }
+    }
+    phase = 'command';
+    if (Number.isInteger(db) && db > 0) await deadline(client.select(db), timeoutMs);
     const samples: number[] = [];
     for (let i = 0; i < pings; i++) {
       const started = performance.now();
@@ -209,20 +242,33 @@ export async function runCheck(
       rdbSaveSchedule,
       advice: advise(stats, rdbSaveSchedule, {
         usage,
-        authenticated: parsed.password !== '',
-        tls: parsed.protocol === 'rediss:',
+        password: password === undefined ? 'none' : passwordUnused ? 'unused' : 'used',
+        tls,
         host: parsed.hostname,
       }),
     };
     return finish(0, report);
   } catch (error) {
-    const failure = classify(error, lastError, parsed, timeoutMs);
+    // TCP (and TLS) connected, but the server never answered ioredis' first commands: a frozen
+    // server still accepts connections (the kernel's backlog).
+    if (phase === 'connect' && client.status === 'connect') phase = 'command';
+    const failure = classify(error, lastError, parsed, { timeoutMs, phase, tls, username });
     return finish(1, { ok: false, url: redacted, failure, advice: [] });
   } finally {
     // Once 'end' (refused, auth failure) the socket is gone: disconnect() would only arm
     // ioredis' close timer on a stream that never emits 'close' again.
     if (client.status !== 'end') client.disconnect();
   }
+}
+
+/** What the check was doing when it failed. */
+type Phase = 'connect' | 'auth' | 'command';
+
+function isNoPasswordReply(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : '';
+  return (
+    message.includes('without any password configured') || message.includes('no password is set')
+  );
 }
 
 /** Renders a report as the CLI's text output: one line when unusable, a summary when usable. */
@@ -270,7 +316,13 @@ function describeReplication(s: Omit<ServerStats, 'raw'>): string {
 function advise(
   s: ServerStats,
   rdbSaveSchedule: string | null,
-  ctx: { usage: 'cache' | 'store'; authenticated: boolean; tls: boolean; host: string },
+  ctx: {
+    usage: 'cache' | 'store';
+    /** `used`: the server checked it; `unused`: the server has none; `none`: no password given. */
+    password: 'used' | 'unused' | 'none';
+    tls: boolean;
+    host: string;
+  },
 ): CheckAdvice[] {
   const advice: CheckAdvice[] = [];
   const cache = ctx.usage === 'cache';
@@ -327,7 +379,14 @@ function advise(
         'no replicas: no automatic failover; add replicas with Sentinel, or use Redis Cluster, and let the application fall back to memory meanwhile',
     });
   }
-  if (!ctx.authenticated) {
+  if (ctx.password === 'unused') {
+    advice.push({
+      level: 'warn',
+      code: 'password-not-used',
+      message:
+        'the server accepts connections without a password: the password in the URL is not used, and anyone who reaches this port can read and write; set requirepass or ACL users on the server',
+    });
+  } else if (ctx.password === 'none') {
     advice.push({
       level: 'info',
       code: 'no-auth',
@@ -350,47 +409,101 @@ function classify(
   error: unknown,
   lastError: Error | undefined,
   url: URL,
-  timeoutMs: number,
+  ctx: { timeoutMs: number; phase: Phase; tls: boolean; username: string | undefined },
 ): { code: CheckFailureCode; message: string } {
-  // ioredis rejects connect() with a bare "Connection is closed."; the cause went to 'error'.
-  const cause = error instanceof DeadlineError ? error : (lastError ?? error);
+  // A bare "Connection is closed." (or our not-connected error) says nothing: the reason went to
+  // the 'error' event.
+  const bare =
+    !(error instanceof DeadlineError) &&
+    (isRedisNotConnectedError(error) ||
+      (error instanceof Error &&
+        /^Connection is closed|Stream isn't writeable/.test(error.message)));
+  const cause = bare ? (lastError ?? causeOf(error) ?? error) : error;
   const err = cause as { message?: string; code?: string };
-  const message = String(err.message ?? cause);
+  const message = String(err.message ?? cause).replace(/\.\s*$/, '');
   const code = err.code ?? '';
   const host = `${url.hostname}:${url.port || '6379'}`;
-  if (
-    cause instanceof DeadlineError ||
-    code === 'ETIMEDOUT' ||
-    /ETIMEDOUT|timed? ?out/i.test(message)
-  ) {
-    return { code: 'timeout', message: `no answer from ${host} within ${timeoutMs} ms` };
+  const { timeoutMs, phase, tls } = ctx;
+  if (cause instanceof DeadlineError) {
+    if (phase === 'connect') {
+      return {
+        code: 'timeout',
+        message: tls
+          ? `no TLS connection to ${host} within ${timeoutMs} ms: check the host, the port and the firewall; a server that does not speak TLS on this port can also stall the handshake (use redis://)`
+          : `no connection to ${host} within ${timeoutMs} ms: check the host, the port and the firewall`,
+      };
+    }
+    return {
+      code: 'timeout',
+      message: `no answer from ${host} within ${timeoutMs} ms: the server accepted the connection but does not answer${phase === 'auth' ? ' AUTH' : ''} (frozen, overloaded or stuck in a long script${tls ? '' : ', or a TLS port spoken to without TLS: use rediss://'})`,
+    };
   }
-  if (code === 'ECONNREFUSED') return { code: 'refused', message: `connection refused by ${host}` };
+  if (code === 'ETIMEDOUT' || /ETIMEDOUT/.test(message)) {
+    return {
+      code: 'timeout',
+      message: `no connection to ${host} within ${timeoutMs} ms: check the host, the port and the firewall`,
+    };
+  }
+  if (code === 'ECONNREFUSED') {
+    return {
+      code: 'refused',
+      message: `connection refused by ${host}: nothing listens on that port (is Redis running there, and is the port right?)`,
+    };
+  }
   if (/^WRONGPASS|invalid (username-)?password|invalid username-password/i.test(message)) {
     return {
       code: 'auth',
-      message: `authentication failed at ${host}: wrong user name or password`,
+      message: `authentication failed at ${host}: ${message} (check the ${ctx.username === undefined ? 'password' : 'user name and password'} in the URL: redis://user:password@host:port)`,
     };
   }
   if (/^NOAUTH/.test(message)) {
     return {
       code: 'auth',
-      message: `authentication required by ${host}: put the password in the URL`,
+      message: `authentication required by ${host}: ${message} (put the password in the URL: redis://:password@host:port, or redis://user:password@host:port for an ACL user)`,
     };
   }
   if (/^NOPERM/.test(message)) {
     return {
       code: 'auth',
-      message: `permission denied at ${host}: the user may not run PING/INFO`,
+      message: `permission denied at ${host}: ${message} (the ACL user may not run PING or INFO: grant +ping +info, or check with another user)`,
     };
   }
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return { code: 'dns', message: `host not found: ${url.hostname}` };
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME') {
+    return {
+      code: 'dns',
+      message: `host not found: ${url.hostname} (${code}): check the host name and this machine's DNS`,
+    };
   }
   if (/^LOADING/.test(message)) {
     return {
       code: 'loading',
-      message: `${host} is loading its dataset into memory; retry shortly`,
+      message: `${host} is loading its dataset into memory: ${message} (retry shortly)`,
+    };
+  }
+  if (
+    code === 'ERR_SSL_WRONG_VERSION_NUMBER' ||
+    /wrong version number|before secure TLS connection was established/i.test(message)
+  ) {
+    return {
+      code: 'tls',
+      message: `TLS failed with ${host}: ${message} (the server does not speak TLS on this port: use redis://, or the server's TLS port)`,
+    };
+  }
+  if (
+    code === 'DEPTH_ZERO_SELF_SIGNED_CERT' ||
+    code === 'SELF_SIGNED_CERT_IN_CHAIN' ||
+    code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' ||
+    code === 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY'
+  ) {
+    return {
+      code: 'tls',
+      message: `TLS failed with ${host}: ${message} (the server's certificate is not trusted: pass its CA with --ca <file>, or --insecure for a development server)`,
+    };
+  }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return {
+      code: 'tls',
+      message: `TLS failed with ${host}: ${message} (the certificate does not name ${url.hostname}: connect by the name in the certificate)`,
     };
   }
   if (
@@ -401,10 +514,23 @@ function classify(
   ) {
     return { code: 'tls', message: `TLS failed with ${host}: ${message}` };
   }
-  if (code === 'ECONNRESET' || code === 'EPIPE') {
-    return { code: 'reset', message: `connection reset by ${host}` };
+  if (code === 'ECONNRESET' || code === 'EPIPE' || bare) {
+    return {
+      code: 'reset',
+      message: `connection ${bare ? 'closed' : 'reset'} by ${host}${bare && !lastError ? '' : `: ${message}`} (${
+        tls
+          ? 'the server dropped the connection: it may have reached maxclients or be shutting down'
+          : 'the server dropped the connection: it may expect TLS on this port (use rediss://), have reached maxclients, or be shutting down'
+      })`,
+    };
   }
   return { code: 'error', message: `${host}: ${message}` };
+}
+
+function causeOf(error: unknown): unknown {
+  return typeof error === 'object' && error !== null
+    ? (error as { cause?: unknown }).cause
+    : undefined;
 }
 
 class DeadlineError extends Error {}

@@ -47,7 +47,9 @@ async function main(argv: string[]): Promise<number> {
     }
     url = positionals[0] ?? (process.env.REDIS_URL || undefined);
     if (url === undefined || positionals.length > 1) {
-      throw new UsageError('expected one Redis URL (or REDIS_URL)');
+      throw new UsageError(
+        'expected one Redis URL, e.g. x-redis-check redis://:password@127.0.0.1:6379 (or set REDIS_URL)',
+      );
     }
     options = { json: values.json === true };
     if (values.timeout !== undefined) options.timeoutMs = toInt('--timeout', values.timeout);
@@ -84,7 +86,10 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`x-redis-check: unexpected error: ${String(error)}\n`);
+    // A bug of the check itself, not a verdict on the server: say so.
+    process.stderr.write(
+      `x-redis-check: unexpected error (a bug of x-redis-check, not a verdict on the server): ${String(error)}\n`,
+    );
     process.exitCode = 1;
   },
 );
