@@ -41,7 +41,7 @@ describe('ioredis 6 clients', () => {
     const client = connect(redis.url);
     const cache = await createHybridClient({
       redis: client as AnyClient,
-      operationTimeoutMs: 200,
+      timeoutMs: 200,
       probeIntervalMs: 100,
       logger: () => {},
     });
