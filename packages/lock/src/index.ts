@@ -19,11 +19,7 @@ export {
   LockUnavailableError,
 } from './errors.js';
 export type { Lock } from './lock.js';
-export {
-  createLockManager,
-  type LockManager,
-  type LockStats,
-} from './lock-manager.js';
+export { createLockManager, type LockManager } from './lock-manager.js';
 export {
   type AcquireOptions,
   LOCK_DEFAULTS,
@@ -33,3 +29,4 @@ export {
   type TryAcquireOptions,
   type WithLockOptions,
 } from './options.js';
+export type { LockStats } from './stats.js';

@@ -1,17 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import {
-  announceInstance,
-  type Connection,
-  createConnection,
-  type RedisStats,
-} from '@x/connection';
+import { announceInstance, type Connection, createConnection } from '@x/connection';
 import type { LockBackend } from './backend.js';
-import {
-  acquireChannel,
-  type LockAcquireOutcome,
-  type LockLostReason,
-  lostChannel,
-} from './channels.js';
+import type { LockLostReason } from './channels.js';
 import {
   isLockAcquisitionError,
   isLockUnavailableError,
@@ -39,36 +29,8 @@ import { QuorumServers } from './quorum.js';
 import { joinRegistry, leaveRegistry, type Registry, scopeOf } from './registry.js';
 import { LockServer } from './server.js';
 import { SingleServer } from './single.js';
+import { LockCounters, type LockStats } from './stats.js';
 import type { WaiterOwner } from './waiters.js';
-
-/** What `stats()` returns: the Redis block and the lock counters (monotonic) and gauges. */
-export interface LockStats {
-  /**
-   * The connection's `redis` block (state, calls, failures, timeouts, breaker, problem...). In
-   * quorum mode an array: one block per server, in the order of the `redis` option.
-   */
-  redis: RedisStats | RedisStats[];
-  /** Locks granted (`acquire`, `tryAcquire`, `withLock`). */
-  acquired: number;
-  /** Acquisitions that found the lock held: they waited, or `tryAcquire` gave `undefined`. */
-  contended: number;
-  /** `acquire` calls that gave up after every attempt (`LockAcquisitionError`). */
-  timedOut: number;
-  /** Acquisitions that failed because Redis could not be used (`LockUnavailableError`). */
-  unavailable: number;
-  /** `acquire` calls ended by their `signal`. */
-  aborted: number;
-  /** Locks released by their holder. */
-  released: number;
-  /** Successful extensions (`extend()` and `withLock`'s automatic ones). */
-  extended: number;
-  /** Locks lost while held (expired, taken by another owner, `maxHoldMs`). */
-  lost: number;
-  /** Locks this manager holds now (gauge). */
-  held: number;
-  /** `acquire` calls waiting for a held lock now (gauge). */
-  waiting: number;
-}
 
 /** Creates, waits for and runs code under distributed locks; see {@link createLockManager}. */
 export interface LockManager {
@@ -120,16 +82,7 @@ class RedisLockManager implements LockManager, LockOwner, WaiterOwner {
   readonly #drift: number;
   readonly #extenders = new Set<Extender>();
   #closing: Promise<void> | undefined;
-  #acquired = 0;
-  #contended = 0;
-  #timedOut = 0;
-  #unavailable = 0;
-  #aborted = 0;
-  #released = 0;
-  #extended = 0;
-  #lost = 0;
-  #held = 0;
-  #waiting = 0;
+  readonly #counters = new LockCounters();
 
   constructor(options: LockManagerOptions) {
     const o = resolveLockOptions(options);
@@ -189,7 +142,7 @@ class RedisLockManager implements LockManager, LockOwner, WaiterOwner {
     this.#checkKey(key);
     const ttl = options?.ttlMs === undefined ? this.#ttlMs : this.validateTtl(options.ttlMs);
     options?.signal?.throwIfAborted();
-    const began = acquireChannel.hasSubscribers ? performance.now() : -1;
+    const began = this.#counters.began();
     const token = randomUUID();
     const lockKey = this.#lockKey(key);
     const started = performance.now();
@@ -198,13 +151,13 @@ class RedisLockManager implements LockManager, LockOwner, WaiterOwner {
     try {
       reply = (await this.#backend.acquire(lockKey, token, ttl, deadline)) as number;
     } catch (error) {
-      this.#unavailable++;
-      this.#settled(began, 1, 'unavailable');
+      this.#counters.unavailable++;
+      this.#counters.settled(began, 1, 'unavailable');
       throw this.#backend.unavailable('acquire', error);
     }
     const lock = reply > 0 ? this.#granted(key, lockKey, token, reply, ttl, deadline) : undefined;
-    if (lock === undefined) this.#contended++;
-    this.#settled(began, 1, lock === undefined ? 'contended' : 'acquired');
+    if (lock === undefined) this.#counters.contended++;
+    this.#counters.settled(began, 1, lock === undefined ? 'contended' : 'acquired');
     return lock;
   }
 
@@ -230,19 +183,7 @@ class RedisLockManager implements LockManager, LockOwner, WaiterOwner {
   }
 
   stats(): LockStats {
-    return {
-      redis: this.#backend.stats(),
-      acquired: this.#acquired,
-      contended: this.#contended,
-      timedOut: this.#timedOut,
-      unavailable: this.#unavailable,
-      aborted: this.#aborted,
-      released: this.#released,
-      extended: this.#extended,
-      lost: this.#lost,
-      held: this.#held,
-      waiting: this.#waiting,
-    };
+    return this.#counters.snapshot(this.#backend.stats());
   }
 
   close(): Promise<void> {
@@ -266,18 +207,13 @@ class RedisLockManager implements LockManager, LockOwner, WaiterOwner {
     const deadline = performance.now() + this.#validity(ttlMs);
     return this.#backend.extend(this.#lockKey(lock.key), lock.token, ttlMs).then((extended) => {
       if (!extended) return false;
-      this.#extended++;
+      this.#counters.extended++;
       return deadline;
     });
   }
 
   lockEnded(lock: HeldLock, lost: LockLostReason | undefined): void {
-    this.#held--;
-    if (lost === undefined) this.#released++;
-    else {
-      this.#lost++;
-      if (lostChannel.hasSubscribers) lostChannel.publish({ reason: lost });
-    }
+    this.#counters.ended(lost);
     this.#registry.ended(lock);
   }
 
@@ -303,7 +239,7 @@ class RedisLockManager implements LockManager, LockOwner, WaiterOwner {
     signal: AbortSignal | undefined,
   ): Promise<Lock> {
     const registry = this.#registry;
-    const began = acquireChannel.hasSubscribers ? performance.now() : -1;
+    const began = this.#counters.began();
     const token = randomUUID();
     const lockKey = this.#lockKey(key);
     // Releases of this key in this process are counted while someone here waits for it, so a
@@ -336,7 +272,7 @@ class RedisLockManager implements LockManager, LockOwner, WaiterOwner {
                 void lock.release().catch(noop);
                 throw signal.reason;
               }
-              this.#settled(began, tries, 'acquired');
+              this.#counters.settled(began, tries, 'acquired');
               return lock;
             }
             busyMs = 0;
@@ -350,8 +286,8 @@ class RedisLockManager implements LockManager, LockOwner, WaiterOwner {
         }
         if (!waiting) {
           waiting = true;
-          this.#waiting++;
-          this.#contended++;
+          this.#counters.waiting++;
+          this.#counters.contended++;
         }
         if (timed >= retry.attempts) throw new LockAcquisitionError(key, timed + 1);
         let delay = retry.delayMs + (retry.jitter > 0 ? Math.random() * retry.jitter : 0);
@@ -374,16 +310,16 @@ class RedisLockManager implements LockManager, LockOwner, WaiterOwner {
       }
     } catch (error) {
       if (isLockAcquisitionError(error)) {
-        this.#timedOut++;
-        this.#settled(began, tries, 'contended');
+        this.#counters.timedOut++;
+        this.#counters.settled(began, tries, 'contended');
       } else if (isLockUnavailableError(error)) {
-        this.#unavailable++;
-        this.#settled(began, tries, 'unavailable');
-      } else this.#aborted++;
+        this.#counters.unavailable++;
+        this.#counters.settled(began, tries, 'unavailable');
+      } else this.#counters.aborted++;
       throw error;
     } finally {
       registry.leave(key, contention);
-      if (waiting) this.#waiting--;
+      if (waiting) this.#counters.waiting--;
     }
   }
 
@@ -403,8 +339,8 @@ class RedisLockManager implements LockManager, LockOwner, WaiterOwner {
     }
     const lock = new HeldLock(this, key, token, fence, ttl, deadline);
     this.#registry.held.set(key, lock);
-    this.#held++;
-    this.#acquired++;
+    this.#counters.held++;
+    this.#counters.acquired++;
     return lock;
   }
 
@@ -412,12 +348,6 @@ class RedisLockManager implements LockManager, LockOwner, WaiterOwner {
   #announced(slot: string): void {
     // A release by this process already woke a waiter directly.
     if (!this.#registry.holds(slot)) this.#registry.waiters.wakeOne(slot);
-  }
-
-  #settled(began: number, attempts: number, outcome: LockAcquireOutcome): void {
-    if (began >= 0 && acquireChannel.hasSubscribers) {
-      acquireChannel.publish({ waitMs: performance.now() - began, attempts, outcome });
-    }
   }
 
   /** How long a lock of `ttl` ms is safely held, counted from before the request. */

@@ -5,7 +5,8 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LOCK_CHANNELS, type LockAcquireMessage, type LockLostMessage } from './channels.js';
 import { isLockLostError } from './errors.js';
-import { createLockManager, type LockManager, type LockStats } from './lock-manager.js';
+import { createLockManager, type LockManager } from './lock-manager.js';
+import type { LockStats } from './stats.js';
 
 const managers: LockManager[] = [];
 afterAll(async () => {
