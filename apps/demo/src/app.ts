@@ -121,7 +121,7 @@ async function compose(options: DemoOptions, undo: Array<() => unknown>): Promis
     ...(redis ? { redis } : {}),
     probeIntervalMs,
     startupProbeTimeoutMs,
-    operationTimeoutMs,
+    timeoutMs: operationTimeoutMs,
     onRecovery: 'invalidate',
     breaker,
     logger: log,
@@ -130,7 +130,7 @@ async function compose(options: DemoOptions, undo: Array<() => unknown>): Promis
 
   const metrics = createMetrics({
     activeBackend: () => cache.activeBackend,
-    breakerState: () => cache.stats().breaker ?? 'none',
+    breakerState: () => cache.stats().redis?.breaker ?? 'none',
     redisUsedMemory: () => usedMemory(redis, operationTimeoutMs * 2),
   });
 
@@ -160,10 +160,12 @@ async function compose(options: DemoOptions, undo: Array<() => unknown>): Promis
       algorithm: POLICY_ALGORITHMS[name],
       limit: policy.limit,
       windowMs: policy.windowMs,
-      prefix: `x-demo:rl:${name}:`,
+      keyPrefix: `x-demo:rl:${name}:`,
       fallback: 'local',
       timeoutMs: operationTimeoutMs,
       breaker: redis ? breaker : offline!.breaker,
+      // Without Redis the demo already said so above: the limiter's "deciding locally" is not repeated.
+      logger: redis ? log : false,
       onSourceChange: ({ from, to }) => {
         if (redis) events.emit('ratelimit.source', { policy: name, from, to });
       },
@@ -285,7 +287,7 @@ async function compose(options: DemoOptions, undo: Array<() => unknown>): Promis
     startedAt,
     redisUrl,
     activeBackend: () => cache.activeBackend,
-    breakerState: () => cache.stats().breaker ?? 'none',
+    breakerState: () => cache.stats().redis?.breaker ?? 'none',
     health,
     history,
     metrics,

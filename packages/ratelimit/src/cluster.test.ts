@@ -22,7 +22,7 @@ describe('Redis Cluster', () => {
         algorithm,
         limit: 2,
         windowMs: 600_000,
-        prefix: `${algorithm}:`,
+        keyPrefix: `${algorithm}:`,
       });
       limiters.push(rl);
       for (const key of ['a', 'b', 'c', 'd']) {

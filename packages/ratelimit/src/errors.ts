@@ -1,74 +1,90 @@
-const BRAND: unique symbol = Symbol.for('@x/ratelimit.error') as never;
+import { isXError, type Problem, XError, XOptionsError, XUnavailableError } from '@x/connection';
 
-/** Stable codes of every error this package throws. */
-export type RateLimitErrorCode = 'E_RATELIMIT_OPTIONS' | 'E_RATELIMIT_UNAVAILABLE';
+const PKG = '@x/ratelimit';
 
-/**
- * Base class of the errors of `@x/ratelimit`. Detect them with {@link isRateLimitError}, which
- * also works across two installed copies of the package (a plain `instanceof` does not).
- */
-export class RateLimitError extends Error {
-  /** Stable machine-readable code. */
-  readonly code: RateLimitErrorCode;
-
-  constructor(code: RateLimitErrorCode, message: string, options?: { cause?: unknown }) {
-    super(`[@x/ratelimit] ${message}`, options);
-    this.name = 'RateLimitError';
-    this.code = code;
-    Object.defineProperty(this, BRAND, { value: true });
-  }
-}
+/** Stable codes of every error this package throws (unique across the x packages). */
+export type RateLimitErrorCode =
+  | 'E_RATELIMIT_OPTIONS'
+  | 'E_RATELIMIT_UNAVAILABLE'
+  | 'E_RATELIMIT_CLOSED';
 
 /**
- * An invalid option was passed to {@link createRateLimiter}, or an invalid argument to a method
- * (e.g. a `cost` that is not an integer between 1 and `limit`): names the field and the bad value.
+ * An invalid option was passed to `createRateLimiter`, or an invalid argument to a method (e.g. a
+ * `cost` that is not an integer from 1 to `limit`), or a framework option disagrees with the
+ * limiter of a store (code `E_RATELIMIT_OPTIONS`). `field` names it, `value` is what was given.
  */
-export class RateLimitOptionsError extends RateLimitError {
-  /** The option or argument that was rejected, e.g. `'windowMs'` or `'cost'`. */
-  readonly field: string;
-  /** The value that was rejected. */
-  readonly value: unknown;
+export class RateLimitOptionsError extends XOptionsError {
+  declare readonly code: 'E_RATELIMIT_OPTIONS';
 
   constructor(field: string, value: unknown, expected: string) {
-    super('E_RATELIMIT_OPTIONS', `invalid ${field}: ${describe(value)} (expected ${expected})`);
+    super(PKG, 'E_RATELIMIT_OPTIONS', field, value, expected);
     this.name = 'RateLimitOptionsError';
-    this.field = field;
-    this.value = value;
   }
 }
 
 /**
- * Redis could not be reached (down, frozen past the deadline, or the breaker is open) for an
- * operation that has no fallback, such as `reset()`. `cause` holds the underlying error.
+ * Redis could not serve an operation that has no fallback, `reset()` (code
+ * `E_RATELIMIT_UNAVAILABLE`): refused, frozen past `timeoutMs`, the circuit is open, or
+ * misconfigured (wrong password, TLS mismatch...). `problem` is the connection's diagnosis (what
+ * is wrong and what to do), `cause` the error of the call. `consume` and `peek` never throw it:
+ * the `fallback` decides for them.
  */
-export class RateLimitUnavailableError extends RateLimitError {
-  constructor(operation: string, cause: unknown) {
-    super('E_RATELIMIT_UNAVAILABLE', `Redis unavailable during ${operation}`, { cause });
+export class RateLimitUnavailableError extends XUnavailableError {
+  declare readonly code: 'E_RATELIMIT_UNAVAILABLE';
+
+  constructor(
+    operation: 'consume' | 'peek' | 'reset',
+    cause: unknown,
+    problem: Problem | undefined,
+  ) {
+    super(PKG, 'E_RATELIMIT_UNAVAILABLE', operation, cause, problem);
     this.name = 'RateLimitUnavailableError';
   }
 }
 
-/** True for any error thrown by `@x/ratelimit`, from this or another installed copy. */
+/**
+ * The limiter is closed (code `E_RATELIMIT_CLOSED`): `consume`, `peek` or `reset` after
+ * `close()`. Create a new limiter with `createRateLimiter()`.
+ */
+export class RateLimitClosedError extends XError {
+  declare readonly code: 'E_RATELIMIT_CLOSED';
+
+  constructor() {
+    super(
+      PKG,
+      'E_RATELIMIT_CLOSED',
+      'the limiter is closed: create a new one with createRateLimiter()',
+    );
+    this.name = 'RateLimitClosedError';
+  }
+}
+
+/** Any error of this package. */
+export type RateLimitError =
+  | RateLimitOptionsError
+  | RateLimitUnavailableError
+  | RateLimitClosedError;
+
+/**
+ * True for any error thrown by `@x/ratelimit`, from this or another installed copy (a brand
+ * check; a plain `instanceof` does not survive two copies). Narrow further on `code`.
+ * @example if (isRateLimitError(e) && e.code === 'E_RATELIMIT_UNAVAILABLE') retryLater();
+ */
 export function isRateLimitError(error: unknown): error is RateLimitError {
-  return typeof error === 'object' && error !== null && (error as never)[BRAND] === true;
+  return isXError(error) && error.package === PKG;
 }
 
 /** True for a {@link RateLimitOptionsError} (code `E_RATELIMIT_OPTIONS`), from any installed copy. */
 export function isRateLimitOptionsError(error: unknown): error is RateLimitOptionsError {
-  return isRateLimitError(error) && error.code === 'E_RATELIMIT_OPTIONS';
+  return isXError(error, 'E_RATELIMIT_OPTIONS');
 }
 
 /** True for a {@link RateLimitUnavailableError} (code `E_RATELIMIT_UNAVAILABLE`), from any installed copy. */
 export function isRateLimitUnavailableError(error: unknown): error is RateLimitUnavailableError {
-  return isRateLimitError(error) && error.code === 'E_RATELIMIT_UNAVAILABLE';
+  return isXError(error, 'E_RATELIMIT_UNAVAILABLE');
 }
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'function') return 'a function';
-  try {
-    return String(JSON.stringify(value) ?? value);
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
+/** True for a {@link RateLimitClosedError} (code `E_RATELIMIT_CLOSED`), from any installed copy. */
+export function isRateLimitClosedError(error: unknown): error is RateLimitClosedError {
+  return isXError(error, 'E_RATELIMIT_CLOSED');
 }

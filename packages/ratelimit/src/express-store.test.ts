@@ -5,7 +5,8 @@ import express from 'express';
 import { type Options, rateLimit } from 'express-rate-limit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createExpressRateLimitStore, type ExpressRateLimitStore } from './express-store.js';
-import { createRateLimiter, type RateLimiter, type RateLimiterOptions } from './rate-limiter.js';
+import type { RateLimiterOptions } from './options.js';
+import { createRateLimiter, type RateLimiter } from './rate-limiter.js';
 import type { RateLimitAlgorithm } from './types.js';
 
 const ALGORITHMS: RateLimitAlgorithm[] = ['fixed-window', 'sliding-window', 'token-bucket', 'gcra'];
@@ -129,7 +130,7 @@ describe('express-rate-limit store', () => {
       algorithm: 'fixed-window',
       limit: 10,
       windowMs: HOUR,
-      prefix: 'other:',
+      keyPrefix: 'other:',
     });
     const shared = createExpressRateLimitStore({ limiter });
     const reused = await app([shared, shared], { limit: 10, windowMs: HOUR });

@@ -2,7 +2,8 @@ import { startFaultProxy, startRedis, waitFor } from '@x/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isRateLimitUnavailableError } from './errors.js';
-import { createRateLimiter, type RateLimiter, type RateLimitSourceChange } from './rate-limiter.js';
+import type { RateLimitSourceChange } from './options.js';
+import { createRateLimiter, type RateLimiter } from './rate-limiter.js';
 
 const limiters: RateLimiter[] = [];
 const clients: Redis[] = [];

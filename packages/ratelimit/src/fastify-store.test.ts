@@ -3,7 +3,8 @@ import { type RedisHandle, startRedis, waitFor } from '@x/testkit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createFastifyRateLimitStore } from './fastify-store.js';
-import { createRateLimiter, type RateLimiter, type RateLimiterOptions } from './rate-limiter.js';
+import type { RateLimiterOptions } from './options.js';
+import { createRateLimiter, type RateLimiter } from './rate-limiter.js';
 import type { RateLimitAlgorithm } from './types.js';
 
 const ALGORITHMS: RateLimitAlgorithm[] = ['fixed-window', 'sliding-window', 'token-bucket', 'gcra'];

@@ -1,8 +1,11 @@
+export { RATELIMIT_CHANNELS, type RateLimitSourceMessage } from './channels.js';
 export {
+  isRateLimitClosedError,
   isRateLimitError,
   isRateLimitOptionsError,
   isRateLimitUnavailableError,
-  RateLimitError,
+  RateLimitClosedError,
+  type RateLimitError,
   type RateLimitErrorCode,
   RateLimitOptionsError,
   RateLimitUnavailableError,
@@ -16,11 +19,13 @@ export {
   setRateLimitHeaders,
 } from './http-headers.js';
 export {
-  createRateLimiter,
-  type RateLimiter,
+  MAX_REQUESTS_PER_MS,
+  RATELIMIT_DEFAULTS,
   type RateLimiterOptions,
   type RateLimitSourceChange,
-} from './rate-limiter.js';
+} from './options.js';
+export { createRateLimiter, type RateLimiter } from './rate-limiter.js';
+export type { DecisionOutcomes, RateLimiterStats } from './stats.js';
 export type {
   RateLimitAlgorithm,
   RateLimitFallback,

@@ -2,7 +2,8 @@ import { type RedisHandle, sleep, startRedis } from '@x/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRateLimitOptionsError, RateLimitOptionsError } from './errors.js';
-import { createRateLimiter, type RateLimiter, type RateLimiterOptions } from './rate-limiter.js';
+import type { RateLimiterOptions } from './options.js';
+import { createRateLimiter, type RateLimiter } from './rate-limiter.js';
 import type { RateLimitResult } from './types.js';
 
 let redis: RedisHandle;

@@ -1,9 +1,32 @@
-import type { Breaker, BreakerOptions, Guard, RedisClient, RedisSource } from './_internal/deps.js';
-import { createGuard, isCluster, resolveRedis, whenReady } from './_internal/deps.js';
+import type { GuardOperation } from '@x/breaker';
+import type { RedisClient } from '@x/config';
+import {
+  announceInstance,
+  type Connection,
+  closeClient,
+  connectionCallChannel,
+  corkUntilNextTick,
+  createConnection,
+  diagnose,
+  type Problem,
+  type Script,
+  toLog,
+} from '@x/connection';
 import { LocalLimiter } from './_internal/local-limiter.js';
-import { LuaScript } from './_internal/redis.js';
+import { NO_RESEND, withoutResend } from './_internal/no-resend.js';
 import { FIXED_WINDOW, GCRA, SLIDING_WINDOW, TOKEN_BUCKET } from './_internal/scripts.js';
-import { RateLimitOptionsError, RateLimitUnavailableError } from './errors.js';
+import { DecisionSource } from './decision-source.js';
+import {
+  RateLimitClosedError,
+  RateLimitOptionsError,
+  RateLimitUnavailableError,
+} from './errors.js';
+import {
+  type RateLimiterOptions,
+  resolveRateLimiterOptions,
+  toRateLimitOptionsError,
+} from './options.js';
+import { DecisionCounts, type RateLimiterStats } from './stats.js';
 import type {
   RateLimitAlgorithm,
   RateLimitFallback,
@@ -11,67 +34,7 @@ import type {
   RateLimitSource,
 } from './types.js';
 
-/** A change of where decisions come from, reported to {@link RateLimiterOptions.onSourceChange}. */
-export interface RateLimitSourceChange {
-  from: RateLimitSource;
-  to: RateLimitSource;
-  /** The Redis failure that caused a switch away from `'redis'`. */
-  error?: unknown;
-}
-
-/** Options of {@link createRateLimiter}. */
-export interface RateLimiterOptions {
-  /**
-   * Redis: a `redis://` / `rediss://` URL, a config from `@x/config`, or an existing ioredis client
-   * (`Redis` or `Cluster`). A client passed in is never closed by the limiter. When that client
-   * has `autoResendUnfulfilledCommands` on (the ioredis default), the limiter talks through one
-   * duplicate of it with resend off (and closes that duplicate on `close()`), so a decision in
-   * flight during a reconnect can never be counted twice.
-   */
-  redis: RedisSource;
-  /** The algorithm; every one returns the same {@link RateLimitResult}. */
-  algorithm: RateLimitAlgorithm;
-  /** Requests (units of cost) admitted per window; for `token-bucket` and `gcra` also the burst. An integer >= 1. */
-  limit: number;
-  /** The window in milliseconds (for `token-bucket` / `gcra`: `limit` tokens refill per `windowMs`). An integer >= 1. */
-  windowMs: number;
-  /**
-   * Prefix of every Redis key.
-   * @default 'x:rl:'
-   */
-  prefix?: string;
-  /**
-   * What to do when Redis is down, frozen past `timeoutMs`, or the breaker is open: `'local'`
-   * decides with an in-process limiter of the same algorithm, `'open'` admits, `'closed'` refuses.
-   * Decisions go back to Redis by themselves once it answers again (the breaker's half-open probe).
-   * @default 'local'
-   */
-  fallback?: RateLimitFallback;
-  /**
-   * With `fallback: 'local'`: how many instances share the limit; each one's local limit is
-   * `max(1, floor(limit / instances))`, so the fleet stays near the global limit during an outage.
-   * @default 1
-   */
-  instances?: number;
-  /**
-   * With `fallback: 'local'`: most keys the local limiter keeps (least recently used evicted first).
-   * @default 10000
-   */
-  localMaxKeys?: number;
-  /**
-   * Hard deadline of one Redis decision in milliseconds; past it the fallback decides.
-   * @default 500
-   */
-  timeoutMs?: number;
-  /**
-   * The circuit breaker in front of Redis: options for `createBreaker` from `@x/breaker`, an
-   * existing breaker (to share one), or `false` for a deadline only.
-   * @default { maxFailures: 5, resetTimeout: 5000 }
-   */
-  breaker?: BreakerOptions | Breaker | false;
-  /** Called when decisions start coming from another source (e.g. `'redis'` -> `'local'` and back). */
-  onSourceChange?: (change: RateLimitSourceChange) => void;
-}
+const PKG = '@x/ratelimit';
 
 /** A rate limiter; see {@link createRateLimiter}. */
 export interface RateLimiter {
@@ -81,24 +44,45 @@ export interface RateLimiter {
   readonly limit: number;
   /** The configured window in milliseconds. */
   readonly windowMs: number;
-  /** Where the latest decision came from. */
+  /**
+   * Where decisions come from now: `'redis'`, or the fallback while Redis is unusable (it follows
+   * the connection's outage watch and the calls themselves).
+   */
   readonly source: RateLimitSource;
   /**
    * Charges `cost` (default 1) to `key` if the limit allows it; a rejected request is never
-   * charged. Never rejects because Redis is unavailable: the fallback decides (see `source`).
-   * Throws {@link RateLimitOptionsError} for a cost that is not an integer from 1 to `limit`.
+   * charged. Settles within `timeoutMs` whatever Redis does, and never rejects because Redis is
+   * unavailable: the fallback decides (see `source` in the result).
+   * @throws RateLimitOptionsError for a key that is not a string or a cost that is not an
+   * integer from 1 to `limit`; RateLimitClosedError after `close()`; a command error such as
+   * `WRONGTYPE` (a key prefix shared with something else) as it is.
    */
   consume(key: string, cost?: number): Promise<RateLimitResult>;
-  /** Reports the state of `key` without charging it (`allowed`: whether a cost of 1 would pass). */
+  /**
+   * Reports the state of `key` without charging it (`allowed`: whether a cost of 1 would pass).
+   * Settles within `timeoutMs`; the fallback answers while Redis is unavailable.
+   */
   peek(key: string): Promise<RateLimitResult>;
   /**
-   * Forgets `key` (in Redis and in the local limiter). Rejects with
-   * {@link RateLimitUnavailableError} when Redis cannot be reached (the local state is still reset).
+   * Forgets `key`, in Redis and in the local limiter. Settles within `timeoutMs`.
+   * @throws RateLimitUnavailableError (`E_RATELIMIT_UNAVAILABLE`, with the diagnosis in
+   * `problem`) when Redis is unavailable (the local state is reset all the same): at once while
+   * the connection is unusable or misconfigured, at the deadline when Redis is frozen.
    */
   reset(key: string): Promise<void>;
-  /** Stops timers and closes the Redis connection if the limiter created it. Idempotent. */
+  /** Counters and state, with the connection's `redis` block. */
+  stats(): RateLimiterStats;
+  /**
+   * Stops every timer and closes the Redis connection if the limiter created it (a client passed
+   * in is left open). Idempotent; settles within about `timeoutMs` (at most 1 s), also when Redis
+   * is frozen.
+   */
   close(): Promise<void>;
 }
+
+/** The reply of every limiter script: allowed (0|1), remaining, resetAt, retryAfterMs. */
+type Reply = [number, number, number, number];
+type Decide = GuardOperation<RateLimitResult, RedisRateLimiter, string, number, undefined, Reply>;
 
 const SCRIPTS: Record<RateLimitAlgorithm, string> = {
   'fixed-window': FIXED_WINDOW,
@@ -107,101 +91,109 @@ const SCRIPTS: Record<RateLimitAlgorithm, string> = {
   gcra: GCRA,
 };
 
-const ALGORITHMS = Object.keys(SCRIPTS) as RateLimitAlgorithm[];
-const FALLBACKS: readonly RateLimitFallback[] = ['local', 'open', 'closed'];
-const CIRCUIT_OPEN = new Error('[@x/ratelimit] circuit open: Redis skipped');
-const DEFAULT_BREAKER: BreakerOptions = { maxFailures: 5, resetTimeout: 5000 };
+// Only sent on a ready client: a script must never wait in a queue and leave after the fallback
+// decided (it would charge the request twice).
+const NOT_READY = new Error('Connection is closed (the client is not ready)');
+// Why the limiter decided without calling Redis: the connection is unusable or the circuit open.
+const SKIPPED = new Error('Redis skipped: the connection is unusable or the circuit is open');
 
-function positiveInteger(field: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    throw new RateLimitOptionsError(field, value, 'an integer >= 1');
-  }
-  return value;
-}
+const sendDecision = (rl: RedisRateLimiter, key: string, cost: number): Promise<Reply> =>
+  rl.send(key, cost);
+const decideByFallback = (
+  error: unknown,
+  rl: RedisRateLimiter,
+  key: string,
+  cost: number,
+): RateLimitResult => rl.fallbackDecision(key, cost, error);
 
 class RedisRateLimiter implements RateLimiter {
   readonly algorithm: RateLimitAlgorithm;
   readonly limit: number;
   readonly windowMs: number;
-  readonly #prefix: string;
-  readonly #fallback: RateLimitFallback;
-  readonly #timeoutMs: number;
-  readonly #script: LuaScript;
-  readonly #guard: Guard;
-  readonly #breaker: Breaker | undefined;
+  readonly #connection: Connection;
   readonly #client: RedisClient;
-  readonly #owned: boolean;
+  /** A duplicate of a given client with resend off, created (and closed) here. */
+  readonly #duplicate: RedisClient | undefined;
+  readonly #script: Script;
+  readonly #keyPrefix: string;
+  readonly #fallback: RateLimitFallback;
   readonly #local: LocalLimiter | undefined;
-  readonly #onSourceChange: ((change: RateLimitSourceChange) => void) | undefined;
+  readonly #counts = new DecisionCounts();
+  readonly #source: DecisionSource;
+  /** Cork the socket per tick: only on a standalone client created here. */
+  readonly #cork: boolean;
   // The script's constant arguments, converted once.
   readonly #limitArg: string;
   readonly #windowArg: string;
-  // Turns what the guard settled with into a result; created once, shared by every call.
-  readonly #settle = (reply: number[] | RateLimitResult): RateLimitResult =>
-    Array.isArray(reply) ? this.#fromRedis(reply) : reply;
-  #source: RateLimitSource = 'redis';
-  #closed = false;
+  // One operation per kind of call, created once: the hot path makes no closure per call.
+  readonly #consumeOp: Decide;
+  readonly #peekOp: Decide;
+  #closing: Promise<void> | undefined;
 
   constructor(options: RateLimiterOptions) {
-    if (typeof options !== 'object' || options === null) {
-      throw new RateLimitOptionsError('options', options, 'an object');
+    const o = resolveRateLimiterOptions(options);
+    this.algorithm = o.algorithm;
+    this.limit = o.limit;
+    this.windowMs = o.windowMs;
+    this.#keyPrefix = o.keyPrefix;
+    this.#fallback = o.fallback;
+    this.#limitArg = String(o.limit);
+    this.#windowArg = String(o.windowMs);
+    const target = withoutResend(o.redis);
+    try {
+      this.#connection = createConnection({
+        redis: target.redis,
+        ioredis: { ...o.ioredis, ...NO_RESEND },
+        timeoutMs: o.timeoutMs,
+        breaker: o.breaker,
+        logger: o.logger,
+        name: PKG,
+      });
+    } catch (error) {
+      target.duplicate?.disconnect();
+      throw toRateLimitOptionsError(error);
     }
-    if (!ALGORITHMS.includes(options.algorithm)) {
-      throw new RateLimitOptionsError('algorithm', options.algorithm, ALGORITHMS.join(' | '));
-    }
-    this.algorithm = options.algorithm;
-    this.limit = positiveInteger('limit', options.limit);
-    this.windowMs = positiveInteger('windowMs', options.windowMs);
-    const prefix = options.prefix ?? 'x:rl:';
-    if (typeof prefix !== 'string') throw new RateLimitOptionsError('prefix', prefix, 'a string');
-    this.#prefix = prefix;
-    const fallback = options.fallback ?? 'local';
-    if (!FALLBACKS.includes(fallback)) {
-      throw new RateLimitOptionsError('fallback', fallback, FALLBACKS.join(' | '));
-    }
-    this.#fallback = fallback;
-    const instances = positiveInteger('instances', options.instances ?? 1);
-    const maxKeys = positiveInteger('localMaxKeys', options.localMaxKeys ?? 10_000);
-    this.#timeoutMs = positiveInteger('timeoutMs', options.timeoutMs ?? 500);
-    if (options.onSourceChange !== undefined && typeof options.onSourceChange !== 'function') {
-      throw new RateLimitOptionsError('onSourceChange', options.onSourceChange, 'a function');
-    }
-    this.#onSourceChange = options.onSourceChange;
-    if (options.redis === undefined || options.redis === null) {
-      throw new RateLimitOptionsError(
-        'redis',
-        options.redis,
-        'a URL, a config or an ioredis client',
-      );
-    }
+    const connection = this.#connection;
+    this.#duplicate = target.duplicate;
+    this.#client = connection.client;
+    this.#cork = !connection.isCluster && (connection.owned || target.duplicate !== undefined);
+    this.#script = connection.script(SCRIPTS[o.algorithm]);
     this.#local =
-      fallback === 'local'
+      o.fallback === 'local'
         ? new LocalLimiter({
-            algorithm: this.algorithm,
-            limit: Math.max(1, Math.floor(this.limit / instances)),
-            windowMs: this.windowMs,
-            maxKeys,
+            algorithm: o.algorithm,
+            limit: o.localLimit,
+            windowMs: o.windowMs,
+            maxKeys: o.maxLocalKeys,
           })
         : undefined;
-    this.#limitArg = String(this.limit);
-    this.#windowArg = String(this.windowMs);
-    this.#guard = createGuard({
-      timeoutMs: this.#timeoutMs,
-      breaker: options.breaker === undefined ? DEFAULT_BREAKER : options.breaker,
+    this.#consumeOp = {
+      run: sendDecision,
+      map: (reply) => this.#fromRedis(reply, true),
+      fallback: decideByFallback,
+    };
+    this.#peekOp = {
+      run: sendDecision,
+      map: (reply) => this.#fromRedis(reply, false),
+      fallback: decideByFallback,
+    };
+    this.#source = new DecisionSource({
+      connection,
+      fallback: o.fallback,
+      localLimit: o.localLimit,
+      log: toLog(o.logger),
+      counts: this.#counts,
+      onSourceChange: o.onSourceChange,
     });
-    this.#breaker = this.#guard.breaker;
-    const resolved = resolveRedis(options.redis);
-    const safe = withoutResend(resolved.client, resolved.owned);
-    this.#client = safe.client;
-    this.#owned = safe.owned;
-    this.#script = new LuaScript(SCRIPTS[this.algorithm], safe.client);
+    announceInstance(PKG, 'open', this);
   }
 
   get source(): RateLimitSource {
-    return this.#source;
+    return this.#source.current;
   }
 
   consume(key: string, cost = 1): Promise<RateLimitResult> {
+    if (this.#closing !== undefined) return Promise.reject(new RateLimitClosedError());
     if (typeof key !== 'string') {
       return Promise.reject(new RateLimitOptionsError('key', key, 'a string'));
     }
@@ -210,181 +202,186 @@ class RedisRateLimiter implements RateLimiter {
         new RateLimitOptionsError('cost', cost, `an integer from 1 to ${this.limit}`),
       );
     }
-    return this.#skipRedis() ? this.#fallbackNow(key, cost) : this.#decide(key, cost);
+    return this.#decide(this.#consumeOp, key, cost, 'consume');
   }
 
   peek(key: string): Promise<RateLimitResult> {
+    if (this.#closing !== undefined) return Promise.reject(new RateLimitClosedError());
     if (typeof key !== 'string') {
       return Promise.reject(new RateLimitOptionsError('key', key, 'a string'));
     }
-    return this.#skipRedis() ? this.#fallbackNow(key, 0) : this.#decide(key, 0);
+    return this.#decide(this.#peekOp, key, 0, 'peek');
   }
 
   async reset(key: string): Promise<void> {
+    if (this.#closing !== undefined) throw new RateLimitClosedError();
     if (typeof key !== 'string') throw new RateLimitOptionsError('key', key, 'a string');
     this.#local?.delete(key);
-    const client = this.#client;
-    const fullKey = this.#prefix + key;
-    try {
-      await this.#guard.execute(async () => {
-        const ready = whenReady(client);
-        if (ready !== undefined) await ready;
-        return client.del(fullKey);
-      });
-    } catch (error) {
-      throw new RateLimitUnavailableError('reset', error);
+    const connection = this.#connection;
+    if (!this.#usable()) {
+      // Unusable (link down, frozen, misconfigured, circuit open): fail at once; the connection's
+      // watch brings Redis back. A misconfigured server is not written to (a wrong db...).
+      this.#counts.resetFailures++;
+      throw this.#unavailable('reset', SKIPPED);
     }
+    const fullKey = this.#keyPrefix + key;
+    try {
+      await connection.execute((client) => client.del(fullKey), { operation: 'reset' });
+    } catch (error) {
+      this.#counts.resetFailures++;
+      throw this.#unavailable('reset', error);
+    }
+    this.#counts.resets++;
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#local?.clear();
-    if (this.#owned) await closeClient(this.#client);
-  }
-
-  // While the circuit is open the guard would refuse anyway: deciding here directly keeps the
-  // fallback path as cheap as the local limiter itself. The breaker's own timer moves it to
-  // half-open, and the guard's probe then brings decisions back to Redis.
-  #skipRedis(): boolean {
-    const state = this.#breaker?.state;
-    return state === 'open' || state === 'isolated';
-  }
-
-  #fallbackNow(key: string, cost: number): Promise<RateLimitResult> {
-    return Promise.resolve(this.#fallbackDecision(key, cost, CIRCUIT_OPEN));
-  }
-
-  // Only a command error (e.g. WRONGTYPE on a key used by something else) rejects here.
-  #decide(key: string, cost: number): Promise<RateLimitResult> {
-    return this.#guard
-      .execute<number[] | RateLimitResult>(
-        () => this.#redis(key, cost),
-        (error) => this.#fallbackDecision(key, cost, error),
-      )
-      .then(this.#settle);
-  }
-
-  #fromRedis(reply: number[]): RateLimitResult {
-    if (this.#source !== 'redis') this.#changeSource('redis', undefined);
+  stats(): RateLimiterStats {
+    const counts = this.#counts;
     return {
-      allowed: reply[0] === 1,
+      redis: this.#connection.stats(),
+      source: this.#source.current,
+      decisions: counts.decisions(),
+      peeks: counts.peeks,
+      resets: counts.resets,
+      resetFailures: counts.resetFailures,
+      sourceChanges: counts.sourceChanges,
+      localKeys: this.#local?.size ?? 0,
+    };
+  }
+
+  close(): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing;
+    this.#source.detach();
+    this.#local?.clear();
+    const duplicate = this.#duplicate;
+    const connection = this.#connection;
+    this.#closing = connection
+      .close()
+      .then(() =>
+        duplicate === undefined
+          ? undefined
+          : closeClient(duplicate, Math.min(Math.max(connection.timeoutMs, 100), 1_000)),
+      );
+    announceInstance(PKG, 'close', this);
+    return this.#closing;
+  }
+
+  /**
+   * @internal Sends the decision script now (the client is ready: checked here), the writes of
+   * one tick leaving together on a client created here.
+   */
+  send(key: string, cost: number): Promise<Reply> {
+    const client = this.#client;
+    if (client.status !== 'ready') return Promise.reject(NOT_READY);
+    if (this.#cork) corkUntilNextTick(client);
+    return this.#script.run(
+      1,
+      this.#keyPrefix + key,
+      this.#limitArg,
+      this.#windowArg,
+      cost,
+    ) as Promise<Reply>;
+  }
+
+  /** @internal A decision of the fallback (Redis failed, timed out, or was skipped). */
+  fallbackDecision(key: string, cost: number, error: unknown): RateLimitResult {
+    const fallback = this.#fallback;
+    if (this.#source.current !== fallback) {
+      this.#source.toFallback(error === SKIPPED ? undefined : error);
+    }
+    let result: RateLimitResult;
+    if (fallback === 'local') result = this.#local!.decide(key, cost);
+    else if (fallback === 'open') {
+      result = {
+        allowed: true,
+        limit: this.limit,
+        remaining: this.limit,
+        resetAt: Date.now() + this.windowMs,
+        retryAfterMs: 0,
+        source: 'open',
+      };
+    } else {
+      result = {
+        allowed: false,
+        limit: this.limit,
+        remaining: 0,
+        resetAt: Date.now() + this.windowMs,
+        retryAfterMs: this.windowMs,
+        source: 'closed',
+      };
+    }
+    if (cost === 0) this.#counts.peeks++;
+    else this.#counts.fallback(result.source, result.allowed);
+    return result;
+  }
+
+  // Usable: straight through the guard (deadline + breaker) with no closure, unless someone
+  // traces calls. Connecting: through `execute`, which waits for the first connection inside the
+  // deadline. Unusable or circuit open: the fallback decides at once, without the guard; the
+  // connection's watch brings Redis back (and says so with `usable`). Only a command error (e.g.
+  // WRONGTYPE on a key used by something else) rejects.
+  #decide(op: Decide, key: string, cost: number, operation: string): Promise<RateLimitResult> {
+    const connection = this.#connection;
+    const state = connection.state;
+    if ((state === 'ready' || state === 'connecting') && !this.#circuitOpen()) {
+      if (state === 'ready' && !connectionCallChannel.hasSubscribers) {
+        return connection.guard.call(op, this, key, cost);
+      }
+      return connection.execute(
+        () => this.send(key, cost).then(op.map as (reply: Reply) => RateLimitResult),
+        { fallback: (error) => this.fallbackDecision(key, cost, error), operation },
+      );
+    }
+    return Promise.resolve(this.fallbackDecision(key, cost, SKIPPED));
+  }
+
+  #fromRedis(reply: Reply, consume: boolean): RateLimitResult {
+    const source = this.#source;
+    if (source.current !== 'redis') source.answered();
+    const allowed = reply[0] === 1;
+    const counts = this.#counts;
+    if (!consume) counts.peeks++;
+    else if (allowed) counts.redisAllowed++;
+    else counts.redisRefused++;
+    return {
+      allowed,
       limit: this.limit,
-      remaining: reply[1]!,
-      resetAt: reply[2]!,
-      retryAfterMs: reply[3]!,
+      remaining: reply[1],
+      resetAt: reply[2],
+      retryAfterMs: reply[3],
       source: 'redis',
     };
   }
 
-  #redis(key: string, cost: number): Promise<number[]> {
-    const ready = whenReady(this.#client);
-    if (ready === undefined) {
-      return this.#script.run(this.#prefix + key, this.#limitArg, this.#windowArg, cost);
-    }
-    return this.#redisWhenReady(ready, key, cost);
+  #circuitOpen(): boolean {
+    const state = this.#connection.breaker?.state;
+    return state === 'open' || state === 'isolated';
   }
 
-  async #redisWhenReady(ready: Promise<void>, key: string, cost: number): Promise<number[]> {
-    const started = performance.now();
-    await ready;
-    // The deadline passed while connecting: the fallback has decided already, so sending now
-    // would count this request a second time.
-    if (performance.now() - started >= this.#timeoutMs) {
-      throw new Error('Connection is closed (ready after the deadline)');
-    }
-    return await this.#script.run(this.#prefix + key, this.#limitArg, this.#windowArg, cost);
+  #usable(): boolean {
+    const state = this.#connection.state;
+    return (state === 'ready' || state === 'connecting') && !this.#circuitOpen();
   }
 
-  #fallbackDecision(key: string, cost: number, error: unknown): RateLimitResult {
-    const fallback = this.#fallback;
-    if (fallback === 'local') {
-      if (this.#source !== 'local') this.#changeSource('local', error);
-      return this.#local!.decide(key, cost);
+  #unavailable(operation: 'reset', error: unknown): RateLimitUnavailableError {
+    const connection = this.#connection;
+    let problem: Problem | undefined =
+      (error as { problem?: Problem } | null)?.problem ?? connection.diagnosis() ?? undefined;
+    if (problem === undefined && error !== SKIPPED) {
+      const found = diagnose(error, { timeoutMs: connection.timeoutMs });
+      if (found !== undefined) problem = { ...found, since: Date.now() };
     }
-    if (this.#source !== fallback) this.#changeSource(fallback, error);
-    const now = Date.now();
-    if (fallback === 'open') {
-      return {
-        allowed: true,
-        limit: this.limit,
-        remaining: this.limit,
-        resetAt: now + this.windowMs,
-        retryAfterMs: 0,
-        source: 'open',
-      };
-    }
-    return {
-      allowed: false,
-      limit: this.limit,
-      remaining: 0,
-      resetAt: now + this.windowMs,
-      retryAfterMs: this.windowMs,
-      source: 'closed',
-    };
-  }
-
-  #changeSource(to: RateLimitSource, error: unknown): void {
-    const from = this.#source;
-    this.#source = to;
-    const listener = this.#onSourceChange;
-    if (listener === undefined) return;
-    try {
-      listener(error === undefined ? { from, to } : { from, to, error });
-    } catch {
-      // A throwing listener must not turn a decision into an error.
-    }
+    return new RateLimitUnavailableError(operation, error, problem);
   }
 }
 
 /**
- * Makes sure no command of this limiter is ever re-sent automatically after a reconnect: a client
- * created here already has resend off; an injected one with resend on is duplicated with it off.
- */
-function withoutResend(
-  client: RedisClient,
-  owned: boolean,
-): { client: RedisClient; owned: boolean } {
-  if (isCluster(client)) {
-    if (client.options.redisOptions?.autoResendUnfulfilledCommands === false) {
-      return { client, owned };
-    }
-    const copy = client.duplicate(undefined, {
-      redisOptions: { ...client.options.redisOptions, autoResendUnfulfilledCommands: false },
-    });
-    copy.on('error', noop);
-    if (owned) void closeClient(client);
-    return { client: copy, owned: true };
-  }
-  if (client.options.autoResendUnfulfilledCommands === false) return { client, owned };
-  const copy = client.duplicate({ autoResendUnfulfilledCommands: false });
-  // Errors surface as rejected commands; an 'error' listener keeps ioredis from logging them.
-  copy.on('error', noop);
-  if (owned) void closeClient(client);
-  return { client: copy, owned: true };
-}
-
-function noop(): void {}
-
-async function closeClient(client: RedisClient): Promise<void> {
-  if (client.status === 'end') return;
-  // QUIT waits for a reply a frozen server never sends: bound it, then drop the socket.
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    client.quit().catch(() => undefined),
-    new Promise((resolve) => {
-      timer = setTimeout(resolve, 200);
-    }),
-  ]);
-  clearTimeout(timer);
-  client.disconnect();
-}
-
-/**
- * Creates a rate limiter backed by Redis: each decision is one atomic Lua script (EVALSHA,
- * reloaded after `NOSCRIPT`) timed by the Redis server's clock. When Redis is unavailable the
- * `fallback` decides, and `source` in every result says which.
- *
+ * Creates a rate limiter on Redis: each decision is one atomic Lua script (`EVALSHA`, reloaded
+ * after `NOSCRIPT`) timed by the Redis server's clock, run through one managed connection of
+ * `@x/connection` (deadline, breaker, outage watch, diagnosis). While Redis is unusable the
+ * `fallback` decides, and `source` in every result says which. Synchronous and non-blocking:
+ * Redis being down never throws here.
+ * @throws RateLimitOptionsError (`E_RATELIMIT_OPTIONS`) naming the invalid option; ConfigError of
+ * `@x/config` for an invalid URL or config.
  * @example
  * const limiter = createRateLimiter({ redis: 'redis://127.0.0.1:6379', algorithm: 'gcra', limit: 10, windowMs: 1000 });
  * const { allowed, retryAfterMs } = await limiter.consume(`ip:${ip}`);
