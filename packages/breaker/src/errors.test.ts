@@ -17,11 +17,19 @@ describe('errors', () => {
     expect(open).toBeInstanceOf(BreakerError);
     expect(open).toMatchObject({ name: 'BreakerOpenError', code: 'E_BREAKER_OPEN', cause });
     expect(open.message).toBe(
-      '[@x/breaker] circuit is half-open and its probe is in flight: call rejected',
+      '[@x/breaker] circuit is half-open and its one probe call is in flight: this call was not sent (calls go through again once the probe succeeds; serve a fallback meanwhile)',
+    );
+    expect(new BreakerOpenError('open').message).toBe(
+      '[@x/breaker] circuit is open after repeated Redis failures: the call was not sent (Redis is tried again after resetTimeout; serve a fallback meanwhile)',
+    );
+    expect(new BreakerOpenError('isolated').message).toBe(
+      '[@x/breaker] circuit is isolated by isolate(): the call was not sent (dispose every isolation handle to close the circuit)',
     );
     const timeout = new GuardTimeoutError(250);
     expect(timeout).toMatchObject({ name: 'GuardTimeoutError', code: 'E_GUARD_TIMEOUT' });
-    expect(timeout.message).toBe('[@x/breaker] call did not settle within 250 ms');
+    expect(timeout.message).toBe(
+      '[@x/breaker] call did not settle within 250 ms: Redis did not answer in time (frozen, overloaded or unreachable); the call was abandoned and a late result is ignored',
+    );
     const options = new BreakerOptionsError('maxFailures', 'x', 'an integer');
     expect(options.message).toBe(
       '[@x/breaker] invalid option maxFailures: "x" (expected an integer)',

@@ -36,8 +36,10 @@ export class BreakerOpenError extends BreakerError {
     super(
       'E_BREAKER_OPEN',
       state === 'half-open'
-        ? 'circuit is half-open and its probe is in flight: call rejected'
-        : `circuit is ${state}: call rejected`,
+        ? 'circuit is half-open and its one probe call is in flight: this call was not sent (calls go through again once the probe succeeds; serve a fallback meanwhile)'
+        : state === 'isolated'
+          ? 'circuit is isolated by isolate(): the call was not sent (dispose every isolation handle to close the circuit)'
+          : 'circuit is open after repeated Redis failures: the call was not sent (Redis is tried again after resetTimeout; serve a fallback meanwhile)',
       cause === undefined ? undefined : { cause },
     );
     this.name = 'BreakerOpenError';
@@ -54,7 +56,10 @@ export class GuardTimeoutError extends BreakerError {
   readonly timeoutMs: number;
 
   constructor(timeoutMs: number) {
-    super('E_GUARD_TIMEOUT', `call did not settle within ${timeoutMs} ms`);
+    super(
+      'E_GUARD_TIMEOUT',
+      `call did not settle within ${timeoutMs} ms: Redis did not answer in time (frozen, overloaded or unreachable); the call was abandoned and a late result is ignored`,
+    );
     this.name = 'GuardTimeoutError';
     this.timeoutMs = timeoutMs;
   }

@@ -99,14 +99,29 @@ describe('validateConfig', () => {
       maxRetries: 'must be an integer 0..1000, got 1.5',
       'tls.caFile': 'file not found: "/nope/ca.pem"',
       'tls.certFile': `file not found: ${JSON.stringify(join(dir, 'missing.pem'))}`,
-      'tls.keyFile': 'certFile and keyFile go together (mutual TLS)',
+      'tls.keyFile': 'certFile and keyFile go together (mutual TLS): give both, or neither',
       minIdleConns: 'must be <= poolSize (2), got 3',
       'reconnect.jitter': 'must be one of none, full, equal, decorrelated, got "sometimes"',
       'reconnect.maxDelayMs': 'must be >= reconnect.minDelayMs (100), got 10',
       'sentinels[0]':
         'must be host:port, [ipv6]:port or a redis:// / rediss:// URL with a port 1..65535, got "bad host:1"',
       sentinelName: 'required with sentinels (the monitored master name)',
-      hots: 'unknown option',
+      hots: 'unknown option: did you mean host?',
+    });
+  });
+
+  it('unknown options name the closest field; a relative path names the working directory', () => {
+    expect(
+      issuesOf({ passwrod: 'x', somethingElse: 1, tls: { cafile: 'ca.pem' }, clusterNodes: 'a:1' }),
+    ).toEqual({
+      passwrod: 'unknown option: did you mean password?',
+      somethingElse: 'unknown option (not a field of RedisConfigInput): remove it',
+      'tls.cafile': 'unknown option: did you mean caFile?',
+      clusterNodes:
+        'only used in cluster mode: set clusterMode (REDIS_CLUSTER_MODE=true), or remove the nodes',
+    });
+    expect(issuesOf({ tls: { caFile: 'certs/missing.pem' } })).toEqual({
+      'tls.caFile': `file not found: "certs/missing.pem" (relative to the working directory ${process.cwd()})`,
     });
   });
 
@@ -125,7 +140,10 @@ describe('validateConfig', () => {
         sentinels: 's:26379',
         sentinelName: 'm',
       }),
-    ).toEqual({ sentinels: 'cluster mode and sentinels cannot both be set' });
+    ).toEqual({
+      sentinels:
+        'cluster mode and sentinels cannot both be set: a deployment is either a Redis Cluster or a primary watched by Sentinel; remove one',
+    });
     const ok = validateConfig({ clusterMode: '1', clusterNodes: 'a:7000, [::1]:7001,b' });
     expect(ok.ok && ok.config.clusterNodes).toEqual([
       { host: 'a', port: 7000 },
@@ -140,7 +158,7 @@ describe('validateConfig', () => {
       sentinelName: 'required with sentinels (the monitored master name)',
     });
     expect(issuesOf({ sentinelName: 'mymaster' })).toEqual({
-      sentinelName: 'only used with sentinels',
+      sentinelName: 'only used with sentinels: set sentinels (REDIS_SENTINELS), or remove it',
     });
     const ok = validateConfig({ sentinels: 's1,s2:26380', sentinelName: 'mymaster', db: 3 });
     expect(ok.ok && { ...ok.config }).toMatchObject({
@@ -156,7 +174,8 @@ describe('validateConfig', () => {
 
   it('read replicas: urls required in standalone, validated, not in sentinel/cluster', () => {
     expect(issuesOf({ readReplicas: true })).toEqual({
-      readReplicaUrls: 'required when readReplicas is on in standalone mode',
+      readReplicaUrls:
+        'required when readReplicas is on in standalone mode: list the replicas (REDIS_READ_REPLICA_URLS), or turn readReplicas off',
     });
     expect(issuesOf({ readReplicaUrls: 'redis://a:1,ftp://b' })).toEqual({
       'readReplicaUrls[1]':

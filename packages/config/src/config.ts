@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import type { Jitter } from '@x/reconnect';
 import {
   checkEndpoint,
@@ -295,7 +296,7 @@ export function validateWithSources(
   }
   const raw = input as Record<string, unknown>;
   for (const key of Object.keys(raw)) {
-    if (!KNOWN_KEYS.has(key) && raw[key] !== undefined) add(key, 'unknown option');
+    if (!KNOWN_KEYS.has(key) && raw[key] !== undefined) add(key, unknownOption(key, KNOWN_KEYS));
   }
   const v = new Reader(add);
 
@@ -344,12 +345,18 @@ export function validateWithSources(
   const wantsSentinel = explicitMode === 'sentinel' || !isEmpty(raw.sentinels);
   let mode: RedisMode = explicitMode ?? 'standalone';
   if (wantsCluster && wantsSentinel) {
-    add('sentinels', 'cluster mode and sentinels cannot both be set');
+    add(
+      'sentinels',
+      'cluster mode and sentinels cannot both be set: a deployment is either a Redis Cluster or a primary watched by Sentinel; remove one',
+    );
     mode = 'cluster';
   } else if (wantsCluster) mode = 'cluster';
   else if (wantsSentinel) mode = 'sentinel';
   if (explicitMode === 'standalone' && (clusterMode === true || sentinels.length > 0)) {
-    add('mode', `is 'standalone' but ${clusterMode ? 'clusterMode' : 'sentinels'} is set`);
+    add(
+      'mode',
+      `is 'standalone' but ${clusterMode ? 'clusterMode' : 'sentinels'} is set: remove one of the two`,
+    );
   }
 
   if (mode === 'cluster' && clusterNodes.length === 0 && isEmpty(raw.clusterNodes)) {
@@ -359,15 +366,18 @@ export function validateWithSources(
     );
   }
   if (mode !== 'cluster' && clusterNodes.length > 0) {
-    add('clusterNodes', 'only used in cluster mode (set clusterMode)');
+    add(
+      'clusterNodes',
+      'only used in cluster mode: set clusterMode (REDIS_CLUSTER_MODE=true), or remove the nodes',
+    );
   }
   if (mode === 'sentinel') {
     if (sentinels.length === 0 && isEmpty(raw.sentinels))
-      add('sentinels', 'required in sentinel mode');
+      add('sentinels', 'required in sentinel mode (e.g. "10.0.0.1:26379,10.0.0.2:26379")');
     if (sentinelName === undefined)
       add('sentinelName', 'required with sentinels (the monitored master name)');
   } else if (sentinelName !== undefined && !wantsSentinel) {
-    add('sentinelName', 'only used with sentinels');
+    add('sentinelName', 'only used with sentinels: set sentinels (REDIS_SENTINELS), or remove it');
   }
 
   let db = dbGiven ?? CONFIG_DEFAULTS.db;
@@ -486,7 +496,10 @@ export function validateWithSources(
     readReplicaUrls.length === 0 &&
     isEmpty(raw.readReplicaUrls)
   ) {
-    add('readReplicaUrls', 'required when readReplicas is on in standalone mode');
+    add(
+      'readReplicaUrls',
+      'required when readReplicas is on in standalone mode: list the replicas (REDIS_READ_REPLICA_URLS), or turn readReplicas off',
+    );
   }
 
   // Rotating credentials.
@@ -612,7 +625,8 @@ function readTls(
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
     settings = value as Record<string, unknown>;
     for (const key of Object.keys(settings)) {
-      if (!TLS_KEYS.has(key) && settings[key] !== undefined) add(`tls.${key}`, 'unknown option');
+      if (!TLS_KEYS.has(key) && settings[key] !== undefined)
+        add(`tls.${key}`, unknownOption(key, TLS_KEYS));
     }
     // The object form (also a validated RedisTlsConfig) means TLS unless it says `enabled: false`.
     enabled = settings.enabled === undefined ? true : v.bool('tls.enabled', settings.enabled);
@@ -627,7 +641,7 @@ function readTls(
   if (isEmpty(settings.certFile) !== isEmpty(settings.keyFile)) {
     add(
       isEmpty(settings.certFile) ? 'tls.certFile' : 'tls.keyFile',
-      'certFile and keyFile go together (mutual TLS)',
+      'certFile and keyFile go together (mutual TLS): give both, or neither',
     );
   }
   const on = enabled ?? (fromUrl || caFile !== undefined || certFile !== undefined || skipVerify);
@@ -748,6 +762,39 @@ function firstScheme(
   return first;
 }
 
+/** "unknown option", with the closest known name when it looks like a typo. */
+function unknownOption(key: string, known: ReadonlySet<string>): string {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const name of known) {
+    const d = distance(key.toLowerCase(), name.toLowerCase());
+    if (d < bestDistance) {
+      best = name;
+      bestDistance = d;
+    }
+  }
+  return best === undefined
+    ? 'unknown option (not a field of RedisConfigInput): remove it'
+    : `unknown option: did you mean ${best}?`;
+}
+
+/** Levenshtein distance (short strings only). */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        previous[j]! + 1,
+        current[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
 function isEmpty(value: unknown): boolean {
   return (
     value === undefined ||
@@ -842,7 +889,10 @@ class Reader {
       isFile = false;
     }
     if (!isFile) {
-      this.#add(path, `file not found: ${JSON.stringify(file)}`);
+      this.#add(
+        path,
+        `file not found: ${JSON.stringify(file)}${isAbsolute(file) ? '' : ` (relative to the working directory ${process.cwd()})`}`,
+      );
       return undefined;
     }
     return file;

@@ -48,8 +48,8 @@ export class HealthTimeoutError extends HealthError {
     super(
       'E_HEALTH_TIMEOUT',
       phase === 'ping'
-        ? `PING did not answer within ${timeoutMs} ms`
-        : `not connected within ${timeoutMs} ms`,
+        ? `PING did not answer within ${timeoutMs} ms: Redis is frozen, overloaded or unreachable (a frozen server still accepts connections)`
+        : `not connected within ${timeoutMs} ms: the client's connection attempt is still running (Redis down or unreachable, or slow to accept; the client's own error events say why)`,
     );
     this.name = 'HealthTimeoutError';
     this.timeoutMs = timeoutMs;
@@ -63,7 +63,10 @@ export class HealthReplyError extends HealthError {
   readonly reply: unknown;
 
   constructor(reply: unknown) {
-    super('E_HEALTH_REPLY', `unexpected PING reply: ${describe(reply)}`);
+    super(
+      'E_HEALTH_REPLY',
+      `unexpected PING reply: ${describe(reply)} (expected PONG: is this address a Redis server, or a proxy that answers for it?)`,
+    );
     this.name = 'HealthReplyError';
     this.reply = reply;
   }

@@ -43,7 +43,7 @@ export class RetryExhaustedError extends ReconnectError {
     const reason = cause instanceof Error ? cause.message : String(cause);
     super(
       'E_RETRY_EXHAUSTED',
-      `gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${reason}`,
+      `gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}; the last one failed with: ${reason} (the error is the cause; raise attempts or fix what it says)`,
       { cause },
     );
     this.name = 'RetryExhaustedError';

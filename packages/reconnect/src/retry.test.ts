@@ -51,7 +51,9 @@ describe('retry (fake clock)', () => {
       expect(e.code).toBe('E_RETRY_EXHAUSTED');
       expect(e.attempts).toBe(3);
       expect((e.cause as Error).message).toBe('boom 3');
-      expect(e.message).toBe('[@x/reconnect] gave up after 3 attempts: boom 3');
+      expect(e.message).toBe(
+        '[@x/reconnect] gave up after 3 attempts; the last one failed with: boom 3 (the error is the cause; raise attempts or fix what it says)',
+      );
       return true;
     });
     await vi.advanceTimersByTimeAsync(1_000);
