@@ -177,7 +177,7 @@ async function compose(options: DemoOptions, undo: Array<() => unknown>): Promis
   const sessions: SessionStore = createSessionStore({
     redis: redis ?? offline!.client,
     ttlMs: sessionTtlMs,
-    prefix: 'x-demo:sess:',
+    keyPrefix: 'x-demo:sess:',
     timeoutMs: operationTimeoutMs * 2,
     breaker: redis ? breaker : offline!.breaker,
     fallback: sessionFallback,

@@ -161,7 +161,7 @@ describe('express-session store with random sids', () => {
     });
 
   it('any sid: stored under a safe key of its own, read back, listed, destroyed', async () => {
-    const sessions = createSessionStore({ redis: server.url, prefix: 'bad:', timeoutMs: 1_000 });
+    const sessions = createSessionStore({ redis: server.url, keyPrefix: 'bad:', timeoutMs: 1_000 });
     const express = createExpressSessionStore({ store: sessions, maxIdLength: 300 });
     const cookie = { originalMaxAge: 60_000, expires: new Date(Date.now() + 60_000).toISOString() };
     try {

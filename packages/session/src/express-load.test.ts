@@ -32,7 +32,7 @@ describe('express-session load', () => {
     cleanups.push(() => redis.disconnect());
     await waitFor('ready', () => redis.status === 'ready');
     const store = createExpressSessionStore({
-      store: createSessionStore({ redis, prefix: 'load:', timeoutMs: 2_000 }),
+      store: createSessionStore({ redis, keyPrefix: 'load:', timeoutMs: 2_000 }),
     });
     const app = express();
     app.use(

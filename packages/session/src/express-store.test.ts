@@ -52,7 +52,7 @@ async function sharedStore(options: { maxIdLength?: number } = {}) {
     shared = { r, redis };
   }
   const prefix = `t${++prefixes}:`;
-  const sessions = createSessionStore({ redis: shared.redis, prefix });
+  const sessions = createSessionStore({ redis: shared.redis, keyPrefix: prefix });
   const store = createExpressSessionStore({ store: sessions, ...options });
   return { ...shared, prefix, sessions, store };
 }
@@ -65,7 +65,7 @@ async function setup(options: { fallback?: 'memory' } = {}) {
   const r = await startRedis();
   const redis = client(r.url);
   await waitFor('ready', () => redis.status === 'ready');
-  const sessions = createSessionStore({ redis, prefix: 'app:', ...options });
+  const sessions = createSessionStore({ redis, keyPrefix: 'app:', ...options });
   const store = createExpressSessionStore({ store: sessions, tombstoneMs: 5_000 });
   const app = express();
   app.use(
@@ -206,7 +206,7 @@ describe('the touch script', () => {
         const key = `touch:${run++}`;
         const json = JSON.stringify(value);
         await redis.set(key, json);
-        expect(await redis.eval(XTOUCH.lua, 1, key, cookie, 60_000), `record ${json}`).toBe(1);
+        expect(await redis.eval(XTOUCH, 1, key, cookie, 60_000), `record ${json}`).toBe(1);
         const stored = (await redis.get(key))!;
         const expected = withCookie(json, cookie)!;
         expect(JSON.parse(stored), `record ${json}`).toEqual(JSON.parse(expected));
@@ -221,11 +221,11 @@ describe('the touch script', () => {
     // Not a JSON object: the record is kept, only its lifetime changes.
     for (const [i, text] of ['[1,2]', '"text"', 'not json', '{"cookie":'].entries()) {
       await redis.set(`odd:${i}`, text);
-      expect(await redis.eval(XTOUCH.lua, 1, `odd:${i}`, cookie, 60_000)).toBe(1);
+      expect(await redis.eval(XTOUCH, 1, `odd:${i}`, cookie, 60_000)).toBe(1);
       expect(await redis.get(`odd:${i}`)).toBe(text);
       expect(await redis.pttl(`odd:${i}`)).toBeGreaterThan(59_000);
     }
-    expect(await redis.eval(XTOUCH.lua, 1, 'missing', cookie, 60_000)).toBe(0);
+    expect(await redis.eval(XTOUCH, 1, 'missing', cookie, 60_000)).toBe(0);
     expect(await redis.exists('missing')).toBe(0);
   });
 });
@@ -278,10 +278,10 @@ describe('express-session store API', () => {
     expect(await redis.dbsize()).toBe(before);
     await store.set('x'.repeat(40), { cookie: cookieIn(1000) });
     expect(await store.length()).toBe(1);
-    expect(() => createExpressSessionStore({ store: {} as never })).toThrow(/"store"/);
+    expect(() => createExpressSessionStore({ store: {} as never })).toThrow(/invalid store/);
     const sessions = createSessionStore({ redis });
     expect(() => createExpressSessionStore({ store: sessions, maxIdLength: 0 })).toThrow(
-      /"maxIdLength"/,
+      /invalid maxIdLength: 0 /,
     );
   });
 
@@ -506,10 +506,10 @@ describe('express-session over HTTP with the Redis store', () => {
     const redis = client(r.url);
     await waitFor('ready', () => redis.status === 'ready');
     const closed = createExpressSessionStore({
-      store: createSessionStore({ redis, prefix: 'fc:', timeoutMs: 200 }),
+      store: createSessionStore({ redis, keyPrefix: 'fc:', timeoutMs: 200 }),
     });
     const memory = createExpressSessionStore({
-      store: createSessionStore({ redis, prefix: 'fm:', timeoutMs: 200, fallback: 'memory' }),
+      store: createSessionStore({ redis, keyPrefix: 'fm:', timeoutMs: 200, fallback: 'memory' }),
     });
     await closed.set('in-redis', { cookie: cookieIn(60_000) });
     await r.freeze();
@@ -536,7 +536,7 @@ describe('express-session over HTTP with the Redis store', () => {
     cluster.on('error', () => {});
     cleanups.push(() => cluster.disconnect());
     await waitFor('cluster ready', () => cluster.status === 'ready');
-    const sessions = createSessionStore({ redis: cluster, prefix: 'c:' });
+    const sessions = createSessionStore({ redis: cluster, keyPrefix: 'c:' });
     const store = createExpressSessionStore({ store: sessions });
     const sids = [
       ...Array.from({ length: 12 }, (_, i) => `sid-number-${i}-abcdefghij`),

@@ -5,23 +5,18 @@ import { sidKey, sidOfKey, sidScanPattern, sidTombstoneKey } from './_internal/e
 import { withCookie, XTOUCH } from './_internal/express-scripts.js';
 import { expressSessionStoreMethods } from './_internal/express-session-module.js';
 import type { MemoryBackend } from './_internal/memory-backend.js';
-import { runScript } from './_internal/run-script.js';
 import { XDESTROY, XSET } from './_internal/scripts.js';
-import {
-  InvalidSessionIdError,
-  SessionDataError,
-  SessionOptionsError,
-  SessionUnavailableError,
-} from './errors.js';
+import { InvalidSessionIdError, SessionDataError, SessionOptionsError } from './errors.js';
 import { kInternals, type SessionStore, type StoreInternals } from './session-store.js';
+import type { StoreCalls } from './store-calls.js';
 
 export type { StoreCallback } from './_internal/express-callback.js';
 
 /** Options of {@link createExpressSessionStore}. */
 export interface ExpressSessionStoreOptions {
   /**
-   * The store from `createSessionStore` whose Redis, prefix, deadline, breaker and fallback are
-   * used. Closing it is the caller's job.
+   * The store from `createSessionStore` whose connection, key prefix, deadline, breaker and
+   * fallback are used. Closing it is the caller's job.
    */
   store: SessionStore<any>;
   /**
@@ -87,6 +82,7 @@ const MEMORY = Symbol('memory');
  */
 export class ExpressSessionStore extends EventEmitter {
   readonly #store: StoreInternals;
+  readonly #calls: StoreCalls;
   readonly #ttlMs: number;
   readonly #tombstoneMs: number;
   readonly #maxIdLength: number;
@@ -126,6 +122,7 @@ export class ExpressSessionStore extends EventEmitter {
       );
     }
     this.#store = internals;
+    this.#calls = internals.calls;
     this.#ttlMs = ttlMs;
     this.#tombstoneMs = tombstoneMs;
     this.#maxIdLength = maxIdLength;
@@ -144,8 +141,9 @@ export class ExpressSessionStore extends EventEmitter {
     return deliver(
       (async () => {
         const key = this.#key(sid);
-        const json = await this.#store.command(
+        const json = await this.#calls.command(
           'get',
+          this.#calls.deadline(),
           (client) => client.get(key),
           (memory) => memory.get(key),
           [key],
@@ -179,7 +177,9 @@ export class ExpressSessionStore extends EventEmitter {
           await this.#expire('set', key);
           return;
         }
-        await this.#store.call('set', XSET, [key, sidTombstoneKey(key)], [json, ttl]);
+        const calls = this.#calls;
+        const keys = [key, sidTombstoneKey(key)];
+        await calls.script('set', calls.deadline(), XSET, keys, [json, ttl], keys, key);
       })(),
       callback,
     );
@@ -207,20 +207,24 @@ export class ExpressSessionStore extends EventEmitter {
           await this.#expire('touch', key);
           return;
         }
+        const calls = this.#calls;
         if (session.cookie === undefined || session.cookie === null) {
           // No cookie to store: only the lifetime changes.
-          await this.#store.command(
+          await calls.command(
             'touch',
+            calls.deadline(),
             (client) => client.pexpire(key, ttl),
             (memory) => memory.pexpire(key, ttl),
             [key],
+            key,
           );
           return;
         }
         const cookie = serialize(session.cookie);
-        await this.#store.command(
+        await calls.command(
           'touch',
-          (client) => runScript(client, XTOUCH, [key], [cookie, ttl]),
+          calls.deadline(),
+          () => calls.connection.script(XTOUCH).run(1, key, cookie, ttl),
           (memory) => {
             const json = memory.get(key);
             if (json === null) return 0;
@@ -231,6 +235,7 @@ export class ExpressSessionStore extends EventEmitter {
             );
           },
           [key],
+          key,
         );
       })(),
       callback,
@@ -247,12 +252,9 @@ export class ExpressSessionStore extends EventEmitter {
     return deliver(
       (async () => {
         const key = this.#key(sid);
-        await this.#store.call(
-          'destroy',
-          XDESTROY,
-          [key, sidTombstoneKey(key)],
-          [this.#tombstoneMs],
-        );
+        const calls = this.#calls;
+        const keys = [key, sidTombstoneKey(key)];
+        await calls.script('destroy', calls.deadline(), XDESTROY, keys, [this.#tombstoneMs]);
       })(),
       callback,
     );
@@ -268,7 +270,7 @@ export class ExpressSessionStore extends EventEmitter {
     return deliver(
       (async () => {
         const ids: string[] = [];
-        const prefix = this.#store.prefix;
+        const prefix = this.#store.keyPrefix;
         const add = (keys: readonly string[]): void => {
           for (const key of keys) {
             const sid = sidOfKey(prefix, key);
@@ -298,7 +300,7 @@ export class ExpressSessionStore extends EventEmitter {
     return deliver(
       (async () => {
         const out: Record<string, ExpressSessionRecord> = Object.create(null);
-        const prefix = this.#store.prefix;
+        const prefix = this.#store.keyPrefix;
         const add = (keys: readonly string[], values: readonly (string | null)[]): void => {
           const now = Date.now();
           keys.forEach((key, i) => {
@@ -312,8 +314,9 @@ export class ExpressSessionStore extends EventEmitter {
         await this.#walk(
           'all',
           async (keys, node) => {
-            const values = await this.#store.command(
+            const values = await this.#calls.command(
               'all',
+              this.#calls.deadline(),
               async (): Promise<(string | null)[]> => {
                 const replies = (await node.pipeline(keys.map((key) => ['get', key])).exec()) ?? [];
                 return replies.map(([error, value]) => {
@@ -322,7 +325,7 @@ export class ExpressSessionStore extends EventEmitter {
                 });
               },
               () => {
-                throw unavailableDuringWalk('all');
+                throw this.#unavailableDuringWalk('all');
               },
             );
             add(keys, values);
@@ -351,7 +354,7 @@ export class ExpressSessionStore extends EventEmitter {
     return deliver(
       (async () => {
         let count = 0;
-        const prefix = this.#store.prefix;
+        const prefix = this.#store.keyPrefix;
         const add = (keys: readonly string[]): void => {
           for (const key of keys) if (sidOfKey(prefix, key) !== null) count++;
         };
@@ -378,15 +381,16 @@ export class ExpressSessionStore extends EventEmitter {
         await this.#walk(
           'clear',
           async (keys, node) => {
-            await this.#store.command(
+            await this.#calls.command(
               'clear',
+              this.#calls.deadline(),
               async () => {
                 const replies =
                   (await node.pipeline(keys.map((key) => ['unlink', key])).exec()) ?? [];
                 for (const [error] of replies) if (error) throw error;
               },
               () => {
-                throw unavailableDuringWalk('clear');
+                throw this.#unavailableDuringWalk('clear');
               },
             );
           },
@@ -435,9 +439,9 @@ export class ExpressSessionStore extends EventEmitter {
 
   #key(sid: unknown): string {
     if (typeof sid !== 'string' || sid.length > this.#maxIdLength) {
-      throw new InvalidSessionIdError(sid);
+      throw new InvalidSessionIdError(sid, this.#maxIdLength);
     }
-    return sidKey(this.#store.prefix, sid);
+    return sidKey(this.#store.keyPrefix, sid);
   }
 
   /** The record's lifetime in ms from the cookie's expiry (<= 0: expired), else `ttlMs`. */
@@ -457,17 +461,25 @@ export class ExpressSessionStore extends EventEmitter {
    * the replay after the outage deletes the copy Redis may still hold instead of letting it live.
    */
   async #expire(operation: string, key: string): Promise<void> {
-    await this.#store.command(
+    await this.#calls.command(
       operation,
+      this.#calls.deadline(),
       (client) => client.del(key),
       (memory) => memory.run(XDESTROY, [key, sidTombstoneKey(key)], [1]),
       [key],
     );
   }
 
+  #unavailableDuringWalk(operation: string): Error {
+    return this.#calls.unavailable(
+      operation,
+      new Error('Redis became unavailable while the records were being walked'),
+    );
+  }
+
   /**
    * Walks every record key of this prefix with SCAN (each master of a Cluster), page by page, each
-   * page one guarded call with its own deadline. When the memory fallback serves the first page
+   * page one call with its own deadline (`timeoutMs` of the store). When the memory fallback serves the first page
    * (Redis unavailable), `inMemory` answers instead; if Redis fails after the walk started, the
    * walk fails with `SessionUnavailableError` rather than mixing the two.
    */
@@ -476,15 +488,16 @@ export class ExpressSessionStore extends EventEmitter {
     onPage: (keys: string[], node: RedisClient) => Promise<void>,
     inMemory: (memory: MemoryBackend) => void,
   ): Promise<void> {
-    const pattern = sidScanPattern(this.#store.prefix);
+    const pattern = sidScanPattern(this.#store.keyPrefix);
     let nodes: RedisClient[] | undefined;
     let memory: MemoryBackend | undefined;
     let pages = 0;
     for (let index = 0; nodes === undefined || index < nodes.length; index++) {
       let cursor = '0';
       do {
-        const reply = await this.#store.command<[string, string[]] | null | typeof MEMORY>(
+        const reply = await this.#calls.command<[string, string[]] | null | typeof MEMORY>(
           operation,
+          this.#calls.deadline(),
           async (client) => {
             nodes ??= isCluster(client) ? client.nodes('master') : [client];
             const node = nodes[index];
@@ -492,7 +505,7 @@ export class ExpressSessionStore extends EventEmitter {
             return node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT);
           },
           (fallback): typeof MEMORY => {
-            if (pages > 0) throw unavailableDuringWalk(operation);
+            if (pages > 0) throw this.#unavailableDuringWalk(operation);
             memory = fallback;
             return MEMORY;
           },
@@ -563,11 +576,4 @@ function live(session: ExpressSessionRecord | null, now: number): ExpressSession
   if (expires === undefined || expires === null) return session;
   const at = new Date(expires).getTime();
   return Number.isFinite(at) && at <= now ? null : session;
-}
-
-function unavailableDuringWalk(operation: string): SessionUnavailableError {
-  return new SessionUnavailableError(
-    operation,
-    new Error('Redis became unavailable while the records were being walked'),
-  );
 }

@@ -31,7 +31,7 @@ async function setup(options: { fallback?: 'memory' } = {}) {
   redis.on('error', () => {});
   cleanups.push(() => redis.disconnect());
   await waitFor('ready', () => redis.status === 'ready');
-  const sessions = createSessionStore({ redis, prefix: 'f:', ...options });
+  const sessions = createSessionStore({ redis, keyPrefix: 'f:', ...options });
   const store = createExpressSessionStore({ store: sessions });
   const app: FastifyInstance = Fastify();
   cleanups.push(() => app.close());

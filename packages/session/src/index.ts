@@ -1,4 +1,8 @@
 export {
+  SESSION_CHANNELS,
+  type SessionFailClosedMessage,
+} from './channels.js';
+export {
   InvalidSessionIdError,
   isSessionError,
   SessionDataError,
@@ -8,11 +12,14 @@ export {
   SessionUnavailableError,
 } from './errors.js';
 export {
+  SESSION_DEFAULTS,
+  type SessionFallback,
+  type SessionStoreOptions,
+} from './options.js';
+export type { Session, SessionData } from './records.js';
+export {
   createSessionStore,
   type DestroyUserSessionsOptions,
-  type Session,
-  type SessionData,
   type SessionStore,
-  type SessionStoreOptions,
   type SessionStoreStats,
 } from './session-store.js';

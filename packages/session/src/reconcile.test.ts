@@ -11,11 +11,8 @@ import {
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createExpressSessionStore } from './express-store.js';
-import {
-  createSessionStore,
-  type SessionStore,
-  type SessionStoreOptions,
-} from './session-store.js';
+import type { SessionStoreOptions } from './options.js';
+import { createSessionStore, type SessionStore } from './session-store.js';
 
 // Reconciliation with `fallback: 'memory'`: what the memory fallback did during an outage is
 // replayed into Redis once it is back. "Another process" is a second store on its own client
@@ -61,7 +58,7 @@ async function behindProxy(options: Partial<SessionStoreOptions> = {}) {
   const redis = await ready(client(proxy.url));
   const a = store({
     redis,
-    prefix,
+    keyPrefix: prefix,
     fallback: 'memory',
     ttlMs: 60_000,
     timeoutMs: 150,
@@ -69,7 +66,7 @@ async function behindProxy(options: Partial<SessionStoreOptions> = {}) {
     ...options,
   });
   const raw = await ready(client(r.url));
-  const b = store({ redis: raw, prefix });
+  const b = store({ redis: raw, keyPrefix: prefix });
   return { r, proxy, prefix, redis, raw, a, b };
 }
 
@@ -77,7 +74,7 @@ async function behindProxy(options: Partial<SessionStoreOptions> = {}) {
 async function outage(proxy: FaultProxy, a: SessionStore): Promise<void> {
   proxy.blackhole();
   expect(await a.listUserSessions('nobody')).toEqual([]);
-  expect(a.stats().guard.breaker?.state).toBe('open');
+  expect(a.stats().redis.breaker).toBe('open');
 }
 
 async function reconciled(a: SessionStore): Promise<void> {
@@ -89,7 +86,7 @@ describe('reconciliation after an outage (fallback: memory)', () => {
     const r: RedisHandle = await startRedis();
     const prefix = nextPrefix();
     const redis = await ready(client(r.url));
-    const a = store({ redis, prefix, fallback: 'memory', ttlMs: 60_000 });
+    const a = store({ redis, keyPrefix: prefix, fallback: 'memory', ttlMs: 60_000 });
     await r.kill();
     await waitFor('client noticed', () => redis.status !== 'ready');
     const started = Date.now();
@@ -105,7 +102,7 @@ describe('reconciliation after an outage (fallback: memory)', () => {
     expect(a.stats()).toMatchObject({ reconciled: 3, reconcileSkipped: 0, reconcileDropped: 0 });
 
     // Another process reads them straight from Redis.
-    const b = store({ redis: await ready(client(r.url)), prefix });
+    const b = store({ redis: await ready(client(r.url)), keyPrefix: prefix });
     expect((await b.get(ann1))?.data).toEqual({ n: 1, theme: 'dark' });
     expect((await b.get(ann2))?.data).toEqual({ n: 2 });
     expect(await b.get(bob)).toMatchObject({ userId: 'bob', data: { n: 3 } });
@@ -132,14 +129,20 @@ describe('reconciliation after an outage (fallback: memory)', () => {
     const r = await startRedis();
     const prefix = nextPrefix();
     const redis = await ready(client(r.url));
-    const a = store({ redis, prefix, fallback: 'memory', ttlMs: 60_000, absoluteTtlMs: 5_000 });
+    const a = store({
+      redis,
+      keyPrefix: prefix,
+      fallback: 'memory',
+      ttlMs: 60_000,
+      absoluteTtlMs: 5_000,
+    });
     await r.kill();
     await waitFor('client noticed', () => redis.status !== 'ready');
     const id = await a.create('abe', {});
     const before = await a.get(id);
     await r.restart();
     await reconciled(a);
-    const b = store({ redis: await ready(client(r.url)), prefix });
+    const b = store({ redis: await ready(client(r.url)), keyPrefix: prefix });
     const after = await b.get(id);
     expect(after).not.toBeNull();
     expect(Math.abs(after!.absoluteExpiresAt! - before!.absoluteExpiresAt!)).toBeLessThan(1_000);
@@ -153,19 +156,19 @@ describe('reconciliation after an outage (fallback: memory)', () => {
     const redis = await ready(client(r.url));
     const a = store({
       redis,
-      prefix,
+      keyPrefix: prefix,
       fallback: 'memory',
       timeoutMs: 150,
       breaker: { maxFailures: 1, resetTimeout: 300 },
     });
-    const b = store({ redis: await ready(client(r.url)), prefix });
+    const b = store({ redis: await ready(client(r.url)), keyPrefix: prefix });
     const gone = await a.create('cat', { x: 1 });
     const rotated = await a.create('cat', { x: 2 });
     const kept = await a.create('cat', { x: 3 });
     await r.freeze();
     // One call times out and opens the breaker: later calls never reach Redis.
     expect(await a.get(kept)).toBeNull(); // memory does not know sessions created in Redis
-    expect(a.stats().guard.breaker?.state).toBe('open');
+    expect(a.stats().redis.breaker).toBe('open');
     expect(await a.destroy(gone)).toBe(false); // served from memory
     expect(await a.rotate(rotated)).toBeNull(); // ditto: the old id is gone
     expect(a.stats().pendingReconcile).toBe(2);
@@ -248,8 +251,8 @@ describe('reconciliation after an outage (fallback: memory)', () => {
     expect(await b.get(purged)).toBeNull();
   });
 
-  it('stays bounded by memoryMaxEntries: overflow is counted, destroys are kept first', async () => {
-    const { proxy, redis, a, b } = await behindProxy({ memoryMaxEntries: 4, breaker: false });
+  it('stays bounded by maxEntries: overflow is counted, destroys are kept first', async () => {
+    const { proxy, redis, a, b } = await behindProxy({ maxEntries: 4, breaker: false });
     const old = await a.create('ian', {});
     proxy.reset(); // unreachable; Redis keeps its data
     await waitFor('client noticed', () => redis.status !== 'ready');
@@ -277,7 +280,7 @@ describe('reconciliation after an outage (fallback: memory)', () => {
     proxy.latency(50); // back, but slow: the replay takes a while
     await waitFor('replay started', () => a.stats().reconciled > 0, { timeoutMs: 5_000 });
     proxy.blackhole(); // gone again mid-replay
-    await waitFor('breaker open again', () => a.stats().guard.breaker?.state === 'open');
+    await waitFor('breaker open again', () => a.stats().redis.breaker === 'open');
     const interrupted = a.stats();
     expect(interrupted.pendingReconcile).toBeGreaterThan(0);
     expect(interrupted.pendingReconcile).toBeLessThan(60);
@@ -319,7 +322,7 @@ describe('reconciliation after an outage (fallback: memory)', () => {
     expect(await raw.exists(`${prefix}x:{${before}}`)).toBe(0);
     expect(await raw.exists(`${prefix}x:{${before}}:gone`)).toBe(1); // tombstone replayed too
     // Another process's express store: the logged-out sid stays out, the new one is there.
-    const other = createExpressSessionStore({ store: store({ redis: raw, prefix }) });
+    const other = createExpressSessionStore({ store: store({ redis: raw, keyPrefix: prefix }) });
     expect(await call((cb) => other.get(before, cb))).toBeNull();
     await call((cb) => other.set(before, { cookie: cookie(60_000), user: 'x' } as never, cb));
     expect(await call((cb) => other.get(before, cb))).toBeNull(); // the tombstone refuses it
@@ -334,8 +337,8 @@ describe('reconciliation after an outage (fallback: memory)', () => {
     await waitFor('cluster ready', () => cluster.status === 'ready');
     const breaker = createBreaker({ resetTimeout: 60_000 });
     const prefix = nextPrefix();
-    const a = store({ redis: cluster, prefix, fallback: 'memory', breaker });
-    const b = store({ redis: cluster, prefix });
+    const a = store({ redis: cluster, keyPrefix: prefix, fallback: 'memory', breaker });
+    const b = store({ redis: cluster, keyPrefix: prefix });
     const express = createExpressSessionStore({ store: a });
     const old = await a.create('kim', { o: 1 });
     const other = await a.create('lee', {});

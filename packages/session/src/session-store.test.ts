@@ -8,11 +8,8 @@ import {
   SessionOptionsError,
   SessionUnavailableError,
 } from './errors.js';
-import {
-  createSessionStore,
-  type SessionStore,
-  type SessionStoreOptions,
-} from './session-store.js';
+import type { SessionStoreOptions } from './options.js';
+import { createSessionStore, type SessionStore } from './session-store.js';
 
 const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
@@ -60,7 +57,7 @@ describe.each(['standalone', 'cluster'] as const)('session store on %s', (kind) 
   it('creates, reads, updates, touches and destroys a session', async () => {
     const s = store<{ role: string; n?: number; list?: number[] }>({
       redis: client,
-      prefix: nextPrefix(),
+      keyPrefix: nextPrefix(),
     });
     const id = await s.create('alice', { role: 'admin', list: [] });
     expect(id).toMatch(/^[A-Za-z0-9_-]{32}\.[0-9a-f]{4}$/);
@@ -86,7 +83,7 @@ describe.each(['standalone', 'cluster'] as const)('session store on %s', (kind) 
   });
 
   it('issues unique URL-safe ids of at least 128 random bits', async () => {
-    const s = store({ redis: client, prefix: nextPrefix() });
+    const s = store({ redis: client, keyPrefix: nextPrefix() });
     const ids = await Promise.all(Array.from({ length: 200 }, (_, i) => s.create(`u${i % 7}`, {})));
     expect(new Set(ids).size).toBe(200);
     for (const id of ids) {
@@ -98,7 +95,7 @@ describe.each(['standalone', 'cluster'] as const)('session store on %s', (kind) 
 
   it('update keeps the remaining TTL; touch slides it', async () => {
     const prefix = nextPrefix();
-    const s = store({ redis: client, prefix, ttlMs: 10_000 });
+    const s = store({ redis: client, keyPrefix: prefix, ttlMs: 10_000 });
     const id = await s.create('bob', { a: 1 });
     const key = `${prefix}{${id.slice(-4)}}:s:${id}`;
     await sleep(300);
@@ -114,8 +111,8 @@ describe.each(['standalone', 'cluster'] as const)('session store on %s', (kind) 
 
   it('lists live sessions only; the index never keeps expired ids', async () => {
     const prefix = nextPrefix();
-    const s = store({ redis: client, prefix, ttlMs: 300 });
-    const long = store({ redis: client, prefix, ttlMs: 60_000 });
+    const s = store({ redis: client, keyPrefix: prefix, ttlMs: 300 });
+    const long = store({ redis: client, keyPrefix: prefix, ttlMs: 60_000 });
     const short1 = await s.create('carol', { d: 1 });
     const short2 = await s.create('carol', { d: 2 });
     const kept = await long.create('carol', { d: 3 });
@@ -138,7 +135,7 @@ describe.each(['standalone', 'cluster'] as const)('session store on %s', (kind) 
   });
 
   it('destroys all sessions of a user except the given ones', async () => {
-    const s = store({ redis: client, prefix: nextPrefix() });
+    const s = store({ redis: client, keyPrefix: nextPrefix() });
     const ids = await Promise.all([1, 2, 3, 4].map((n) => s.create('dave', { n })));
     const other = await s.create('erin', {});
     expect(await s.destroyUserSessions('dave', { except: ids[0] })).toBe(3);
@@ -151,7 +148,7 @@ describe.each(['standalone', 'cluster'] as const)('session store on %s', (kind) 
 
   it('rotate moves the data to a new id and the old id is gone', async () => {
     const prefix = nextPrefix();
-    const s = store({ redis: client, prefix, ttlMs: 10_000 });
+    const s = store({ redis: client, keyPrefix: prefix, ttlMs: 10_000 });
     const id = await s.create('frank', { cart: [1, 2] });
     const next = await s.rotate(id);
     expect(next).not.toBeNull();
@@ -168,7 +165,7 @@ describe.each(['standalone', 'cluster'] as const)('session store on %s', (kind) 
   });
 
   it('enforces the absolute lifetime over touches', async () => {
-    const s = store({ redis: client, prefix: nextPrefix(), ttlMs: 5_000, absoluteTtlMs: 400 });
+    const s = store({ redis: client, keyPrefix: nextPrefix(), ttlMs: 5_000, absoluteTtlMs: 400 });
     const id = await s.create('gina', {});
     const session = await s.get(id);
     expect(session!.absoluteExpiresAt).toBe(session!.createdAt + 400);
@@ -183,8 +180,8 @@ describe.each(['standalone', 'cluster'] as const)('session store on %s', (kind) 
 
   it('a concurrent update never resurrects a destroyed session', async () => {
     const prefix = nextPrefix();
-    const s = store({ redis: client, prefix });
-    const other = store({ redis: client, prefix }); // a second process: no shared cache
+    const s = store({ redis: client, keyPrefix: prefix });
+    const other = store({ redis: client, keyPrefix: prefix }); // a second process: no shared cache
     const results: boolean[] = [];
     await Promise.all(
       Array.from({ length: 60 }, async (_, i) => {
@@ -206,8 +203,8 @@ describe.each(['standalone', 'cluster'] as const)('session store on %s', (kind) 
 
   it('keeps the index exact under concurrent creates, touches, rotations and destroys', async () => {
     const prefix = nextPrefix();
-    const a = store({ redis: client, prefix });
-    const b = store({ redis: client, prefix });
+    const a = store({ redis: client, keyPrefix: prefix });
+    const b = store({ redis: client, keyPrefix: prefix });
     const ids = await Promise.all(
       Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).create('ivy', { i })),
     );
@@ -239,7 +236,7 @@ describe.each(['standalone', 'cluster'] as const)('session store on %s', (kind) 
 
   it('keeps every key of a user in one hash slot', async () => {
     const prefix = nextPrefix();
-    const s = store({ redis: client, prefix });
+    const s = store({ redis: client, keyPrefix: prefix });
     const id = await s.create('user:with{braces}', { x: 1 });
     const record = `${prefix}{${id.slice(-4)}}:s:${id}`;
     const index = `${prefix}{${id.slice(-4)}}:u:user:with{braces}`;
@@ -273,7 +270,7 @@ describe('session store failures (standalone)', () => {
       await expect(s.destroy(bad)).rejects.toMatchObject({ code: 'E_SESSION_INVALID_ID' });
       await expect(s.rotate(bad)).rejects.toMatchObject({ code: 'E_SESSION_INVALID_ID' });
     }
-    expect(s.stats().guard.requests).toBe(0);
+    expect(s.stats().redis.calls).toBe(0);
     expect(s.isValidId(`${'a'.repeat(32)}.0f3c`)).toBe(true);
     expect(s.isValidId('nope')).toBe(false);
   });
@@ -321,7 +318,7 @@ describe('session store failures (standalone)', () => {
     expect(Math.max(...times)).toBeLessThan(350);
     // After two timeouts the breaker is open: the next calls skip Redis.
     expect(times[3]).toBeLessThan(50);
-    expect(s.stats().guard.rejects).toBeGreaterThanOrEqual(1);
+    expect(s.stats().redis.rejects).toBeGreaterThanOrEqual(1);
   });
 
   it('serves from memory while Redis is down when fallback is memory', async () => {
@@ -340,8 +337,8 @@ describe('session store failures (standalone)', () => {
     expect((await s.listUserSessions('liam')).map((x) => x.id)).toEqual([next]);
     expect(await s.destroyUserSessions('liam')).toBe(1);
     expect(await s.listUserSessions('liam')).toEqual([]);
-    expect(s.stats().fallbacks).toBeGreaterThan(5);
-    expect(s.stats().unavailable).toBe(0);
+    expect(s.stats().servedFromMemory).toBeGreaterThan(5);
+    expect(s.stats().failedClosed).toBe(0);
   });
 
   it('reloads its scripts after SCRIPT FLUSH and after a restart', async () => {
@@ -372,11 +369,14 @@ describe('session store failures (standalone)', () => {
   it('validates options and inputs, naming the field', async () => {
     const redis = new Redis({ lazyConnect: true });
     expect(() => createSessionStore({ redis, ttlMs: 0 })).toThrow(SessionOptionsError);
-    expect(() => createSessionStore({ redis, ttlMs: 1.5 })).toThrow(/"ttlMs"/);
-    expect(() => createSessionStore({ redis, prefix: 'a{b}' })).toThrow(/"prefix"/);
-    expect(() => createSessionStore({ redis, idBytes: 8 })).toThrow(/"idBytes".*got 8/);
-    expect(() => createSessionStore({ redis, fallback: 'disk' as never })).toThrow(/"fallback"/);
-    expect(() => createSessionStore({ redis, absoluteTtlMs: -1 })).toThrow(/"absoluteTtlMs"/);
+    expect(() => createSessionStore({ redis, ttlMs: 1.5 })).toThrow(/invalid ttlMs: 1\.5/);
+    expect(() => createSessionStore({ redis, keyPrefix: 'a{b}' })).toThrow(/invalid keyPrefix/);
+    expect(() => createSessionStore({ redis, idBytes: 8 })).toThrow(/invalid idBytes: 8 /);
+    expect(() => createSessionStore({ redis, fallback: 'disk' as never })).toThrow(
+      /invalid fallback: "disk"/,
+    );
+    expect(() => createSessionStore({ redis, absoluteTtlMs: -1 })).toThrow(/invalid absoluteTtlMs/);
+    expect(() => createSessionStore({ redis, maxEntries: 0 })).toThrow(/invalid maxEntries: 0 /);
     const s = createSessionStore({ redis });
     await expect(s.create('', {})).rejects.toMatchObject({ code: 'E_SESSION_DATA' });
     await expect(s.create('u', [] as never)).rejects.toMatchObject({ code: 'E_SESSION_DATA' });

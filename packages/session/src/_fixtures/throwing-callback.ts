@@ -22,7 +22,7 @@ process.on('uncaughtException', (error) => {
 
 const redis = new Redis(process.env.REDIS_URL as string);
 const store = createExpressSessionStore({
-  store: createSessionStore({ redis, prefix: 'fixture:' }),
+  store: createSessionStore({ redis, keyPrefix: 'fixture:' }),
 });
 const cookie = { expires: new Date(Date.now() + 60_000).toISOString() };
 store.get('a', () => {

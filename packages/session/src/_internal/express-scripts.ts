@@ -1,10 +1,3 @@
-import { createHash } from 'node:crypto';
-import type { Script } from './scripts.js';
-
-function script(lua: string): Script {
-  return { lua, sha: createHash('sha1').update(lua).digest('hex') };
-}
-
 /**
  * express-session's `touch`: the session's cookie now expires later. KEYS: record.
  * ARGV: the new cookie (JSON text), the new lifetime in ms (>= 1).
@@ -20,7 +13,7 @@ function script(lua: string): Script {
  * structure at depth 1: strings are skipped whole (escapes included), `{ [` and `} ]` counted; a
  * string at depth 1 followed by `:` is a member name.
  */
-export const XTOUCH = script(String.raw`
+export const XTOUCH: string = String.raw`
 local function with_cookie(s, c)
   local first = string.find(s, '%S')
   if first == nil or string.byte(s, first) ~= 123 then return nil end
@@ -67,7 +60,7 @@ else
   redis.call('SET', KEYS[1], next, 'PX', ARGV[2])
 end
 return 1
-`);
+`;
 
 /**
  * What {@link XTOUCH} does to a record, for the memory fallback: the record with its top-level

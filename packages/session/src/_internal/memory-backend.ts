@@ -6,7 +6,6 @@ import {
   LIST,
   READ,
   ROTATE,
-  type Script,
   TOUCH,
   UPDATE,
   XDESTROY,
@@ -69,7 +68,11 @@ export class MemoryBackend {
     this.#cache.close();
   }
 
-  run(script: Script, keys: string[], args: (string | number)[]): unknown {
+  /**
+   * Runs one of the store's scripts (a source of scripts.ts) on memory, with the reply Redis would
+   * give. Synchronous.
+   */
+  run(script: string, keys: readonly string[], args: readonly (string | number)[]): unknown {
     const c = this.#cache;
     const now = Date.now();
     const a = args.map(String);

@@ -1,14 +1,10 @@
-import { createHash } from 'node:crypto';
+// The Lua scripts of the store, as sources: each runs through `connection.script(source)` of
+// `@x/connection` (EVALSHA, loaded again after NOSCRIPT, on Cluster too), and the memory fallback
+// (memory-backend.ts) answers the same scripts with the same replies. Every script starts with the
+// PRELUDE below.
 
-/** A Lua script with its SHA1, run with EVALSHA and reloaded on NOSCRIPT. */
-export interface Script {
-  readonly lua: string;
-  readonly sha: string;
-}
-
-function script(body: string): Script {
-  const lua = `${PRELUDE}\n${body}`;
-  return { lua, sha: createHash('sha1').update(lua).digest('hex') };
+function script(body: string): string {
+  return `${PRELUDE}\n${body}`;
 }
 
 // Server time (not client clocks) and the index pruning shared by every script. The per-user
@@ -34,7 +30,7 @@ end
  * KEYS: record, index. ARGV: userId, idleMs, absoluteMs (0 = none), id, field, value, ...
  * Returns {createdAt, expiresAt, absoluteExpiresAt} or -1 if the id is taken.
  */
-export const CREATE = script(`
+export const CREATE: string = script(`
 local now = now_ms()
 if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
 local idle = tonumber(ARGV[2])
@@ -54,7 +50,7 @@ return {now, exp, hard}
 `);
 
 /** KEYS: record. Returns {fields..., pttl} flattened as {hash, pttl} or nil. */
-export const READ = script(`
+export const READ: string = script(`
 local h = redis.call('HGETALL', KEYS[1])
 if #h == 0 then return nil end
 return {h, redis.call('PTTL', KEYS[1]), now_ms()}
@@ -65,7 +61,7 @@ return {h, redis.call('PTTL', KEYS[1]), now_ms()}
  * Patches only a session that exists: a destroyed session is never brought back. The TTL is
  * untouched. Returns 1, or 0 when the session does not exist.
  */
-export const UPDATE = script(`
+export const UPDATE: string = script(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local n = tonumber(ARGV[1])
 for i = 2, n, 2 do
@@ -81,7 +77,7 @@ return 1
  * KEYS: record, index. ARGV: userId, id, idleMs. Slides the expiry (capped by the absolute
  * lifetime). Returns the new expiry, or 0 when the session does not exist.
  */
-export const TOUCH = script(`
+export const TOUCH: string = script(`
 local now = now_ms()
 local meta = redis.call('HMGET', KEYS[1], 'm:u', 'm:a')
 if meta[1] ~= ARGV[1] then return 0 end
@@ -101,7 +97,7 @@ return exp
 `);
 
 /** KEYS: record, index. ARGV: userId, id. Returns 1 if destroyed, 0 if it did not exist. */
-export const DESTROY = script(`
+export const DESTROY: string = script(`
 local now = now_ms()
 local gone = 0
 if redis.call('HGET', KEYS[1], 'm:u') == ARGV[1] then
@@ -117,7 +113,7 @@ return gone
  * KEYS: old record, new record, index. ARGV: userId, oldId, newId. Moves the record (same data,
  * same remaining TTL) to the new id. Returns the expiry, 0 when missing, -1 when the new id is taken.
  */
-export const ROTATE = script(`
+export const ROTATE: string = script(`
 local now = now_ms()
 if redis.call('HGET', KEYS[1], 'm:u') ~= ARGV[1] then return 0 end
 if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
@@ -131,7 +127,7 @@ return exp
 `);
 
 /** KEYS: index. Prunes, returns {id, expiry, id, expiry, ...}. */
-export const LIST = script(`
+export const LIST: string = script(`
 local now = now_ms()
 prune(KEYS[1], now)
 return redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
@@ -142,7 +138,7 @@ return redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
  * Destroys the given records (checking their owner) and returns {destroyed, remaining}: the ids
  * still indexed that are not kept (sessions created meanwhile; the caller loops).
  */
-export const DESTROY_MANY = script(`
+export const DESTROY_MANY: string = script(`
 local now = now_ms()
 local keep = {}
 local sep = 0
@@ -172,7 +168,7 @@ return {destroyed, remaining}
  * express-session records. KEYS: record, tombstone. ARGV: json, ttlMs.
  * Refuses (0) to write a session destroyed meanwhile (its tombstone is there).
  */
-export const XSET = script(`
+export const XSET: string = script(`
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
@@ -182,7 +178,7 @@ return 1
  * KEYS: record, tombstone. ARGV: minimum tombstone ms. Deletes the record and leaves a tombstone
  * for the rest of its lifetime, so a request still in flight cannot write it back.
  */
-export const XDESTROY = script(`
+export const XDESTROY: string = script(`
 local pttl = redis.call('PTTL', KEYS[1])
 local gone = redis.call('DEL', KEYS[1])
 local keep = tonumber(ARGV[1])
@@ -201,7 +197,7 @@ return gone
  * and its index entry with the expiry CREATE would have set, converted to the server clock
  * (expiry = now + min(idleLeft, hardLeft); createdAt = now - age), and returns 1.
  */
-export const COPY_SESSION = script(`
+export const COPY_SESSION: string = script(`
 local now = now_ms()
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local hard = 0
@@ -225,7 +221,7 @@ return 1
  * Destroys each record owned by the user and created before the call (createdAt <= now - age),
  * so a session created after it (a new login) survives. Returns how many were destroyed.
  */
-export const DESTROY_OLDER = script(`
+export const DESTROY_OLDER: string = script(`
 local now = now_ms()
 local cutoff = now - tonumber(ARGV[2])
 local destroyed = 0
@@ -248,7 +244,7 @@ return destroyed
  * Copies an express-session record written in memory during an outage. KEYS: record, tombstone.
  * ARGV: json, ttlMs. Never overwrites, never writes a destroyed sid: returns 1 when written, else 0.
  */
-export const XCOPY = script(`
+export const XCOPY: string = script(`
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end
 return 0

@@ -93,7 +93,7 @@ interface SuiteStore extends EventEmitter {
 
 /** What replaces `new session.MemoryStore()`: a Redis store with a key prefix of its own. */
 function createRedisStore(): SuiteStore {
-  const sessions = createSessionStore({ redis, prefix: `es${++stores}:` });
+  const sessions = createSessionStore({ redis, keyPrefix: `es${++stores}:` });
   return createExpressSessionStore({ store: sessions }) as unknown as SuiteStore;
 }
 
