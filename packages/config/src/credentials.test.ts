@@ -117,7 +117,7 @@ describe('credentialsConnector: every connection authenticates with the provider
     expect(cause.name).toBe('CredentialsError');
     expect((cause.cause as Error).message).toBe('token service unavailable');
     expect(error.message).toBe(
-      `[@x/config] not connected to Redis at 127.0.0.1:${server.port} (${error.status}); the last connection attempt failed: the credentials provider threw for 127.0.0.1:${server.port}: token service unavailable (the connection attempt is retried; fix the provider) (the credentials provider failed or did not answer within connectTimeout: fix the \`credentials\` function (its error is the cause))`,
+      `[@x/config] not connected to Redis at 127.0.0.1:${server.port} (${error.status}); the last connection attempt failed: the credentials provider threw for 127.0.0.1:${server.port}: token service unavailable (fix the provider; the connection attempt is retried with a new call)`,
     );
     const command = (await rejection(client.get('k'))) as RedisNotConnectedError;
     expect(isRedisNotConnectedError(command)).toBe(true);

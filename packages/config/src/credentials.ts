@@ -298,7 +298,7 @@ export async function callProvider(
     }
     const reason = error instanceof Error ? error.message : String(error);
     throw fail(
-      `the credentials provider threw for ${context.address}: ${reason} (the connection attempt is retried; fix the provider)`,
+      `the credentials provider threw for ${context.address}: ${reason} (fix the provider; the connection attempt is retried with a new call)`,
       error,
     );
   }

@@ -97,7 +97,7 @@ describe('Cluster (real cluster)', () => {
     expect(performance.now() - t0).toBeLessThan(150);
     const t1 = performance.now();
     await expect(client.get('k')).rejects.toThrow(
-      /^\[@x\/config\] not connected to Redis Cluster nodes 127\.0\.0\.1:\d+, .*\((connecting|reconnecting|connect)\)/,
+      /^\[@x\/config\] not connected to the Redis Cluster \(nodes 127\.0\.0\.1:\d+, .*\) \((connecting|reconnecting|connect)\)/,
     );
     expect(performance.now() - t1).toBeLessThan(100);
     await waitFor(

@@ -24,8 +24,8 @@ const RULES: readonly Rule[] = [
   {
     type: 'misconfiguration',
     codes: ['E_CREDENTIALS_PROVIDER'],
-    hint: () =>
-      'the credentials provider failed or did not answer within connectTimeout: fix the `credentials` function (its error is the cause)',
+    // The error's own message already says what to do.
+    hint: () => '',
   },
   {
     type: 'misconfiguration',
@@ -119,7 +119,7 @@ const RULES: readonly Rule[] = [
     codes: ['ETIMEDOUT'],
     prefixes: ['connect ETIMEDOUT', 'Command timed out'],
     hint: (address, tls) =>
-      `${address} did not answer in time: Redis may be frozen or overloaded, a firewall may drop the traffic${tls ? '' : ', or the port expects TLS (use rediss://)'}`,
+      `${address} did not answer in time: Redis may be frozen or overloaded, a firewall may drop the traffic, or ${tls ? 'the server does not speak TLS on this port (use redis://)' : 'the port expects TLS (use rediss://)'}`,
   },
   {
     type: 'outage',
@@ -173,11 +173,18 @@ export function explainConnectionError(
   return undefined;
 }
 
-/** The message of an error without our package prefix and trailing period. */
+/**
+ * The message of an error without our package prefix and trailing period; for a Cluster's
+ * "Failed to refresh slots cache", with the last node's error, which says why.
+ */
 export function describeError(error: unknown): string {
   const text =
     typeof error === 'object' && error !== null && typeof (error as Error).message === 'string'
       ? (error as Error).message
       : String(error);
-  return text.replace(/^\[@x\/config\] /, '').replace(/\.\s*$/, '');
+  const clean = (t: string): string => t.replace(/^\[@x\/config\] /, '').replace(/\.\s*$/, '');
+  const last = (error as { lastNodeError?: unknown } | null)?.lastNodeError;
+  return last instanceof Error
+    ? `${clean(text)} (last node error: ${clean(last.message)})`
+    : clean(text);
 }

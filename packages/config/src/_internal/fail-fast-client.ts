@@ -82,7 +82,7 @@ export function describeTarget(client: AnyClient): Target {
 
 function clusterTarget(nodes: readonly unknown[], tls: boolean): Target {
   const address = `Cluster nodes ${nodes.map(nodeName).join(', ') || '(none)'}`;
-  return { address, name: `Redis ${address}`, tls };
+  return { address, name: `the Redis Cluster (nodes ${nodes.map(nodeName).join(', ')})`, tls };
 }
 
 function nodeName(node: unknown): string {
@@ -122,10 +122,12 @@ export function notConnectedError(
           ? `${lead}: no connection attempt has failed yet, the server has not answered: it may be frozen or overloaded, or a firewall drops the traffic (connectTimeout bounds each attempt)`
           : status === 'reconnecting' || status === 'close'
             ? `${lead}: the connection was lost and the client is reconnecting; the command was not sent (send it again once the client is ready)`
-            : `${lead}: the client is still connecting and commands are not queued until it is ready; await waitForReady(client) before the first command`;
+            : status === 'connect'
+              ? `${lead}: the server accepted the connection but has not answered its first commands yet (frozen or overloaded?); commands are not queued until the client is ready: await waitForReady(client) before the first command`
+              : `${lead}: the client is still connecting and commands are not queued until it is ready; await waitForReady(client) before the first command`;
   } else {
     const what = explained?.what ?? cause.message.replace(/\.\s*$/, '');
-    message = `${lead}; the last connection attempt failed: ${what}${explained ? ` (${explained.hint})` : ''}`;
+    message = `${lead}; the last connection attempt failed: ${what}${explained?.hint ? ` (${explained.hint})` : ''}`;
   }
   return new RedisNotConnectedError(message, address, status, cause);
 }
