@@ -279,6 +279,39 @@ describe('waiting', () => {
   });
 });
 
+describe('hand-over inside a process', () => {
+  it('costs one acquire and one release per lock: timed wakes send nothing while a local try is in flight', async () => {
+    const server = await startRedis();
+    const probe = new Redis(server.url);
+    // Timers that fire every 1-2 ms: before each hand-over completes, many of them come due.
+    const locks = manager({ redis: server.url, retry: { attempts: 5_000, delayMs: 1, jitter: 1 } });
+    await (await locks.acquire('warm')).release();
+    await probe.config('RESETSTAT');
+    const order: number[] = [];
+    await Promise.all(
+      Array.from({ length: 20 }, async (_, worker) => {
+        for (let round = 0; round < 5; round++) {
+          const lock = await locks.acquire('handed');
+          order.push(worker);
+          await sleep(2);
+          await lock.release();
+        }
+      }),
+    );
+    const stats = await probe.info('commandstats');
+    const scripts = [...stats.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)].reduce(
+      (n, m) => n + Number(m[1]),
+      0,
+    );
+    probe.disconnect();
+    expect(order).toHaveLength(100);
+    // 100 acquisitions and 100 releases; the one EVAL that loads a script after NOSCRIPT aside.
+    expect(scripts).toBeLessThanOrEqual(200 + 2);
+    // FIFO: every worker waits behind the 19 others, so each round goes through all 20 workers.
+    for (let i = 0; i < 100; i += 20) expect(new Set(order.slice(i, i + 20)).size).toBe(20);
+  });
+});
+
 describe('withLock', () => {
   it('extends the lock in the background while fn runs, then releases it', async () => {
     const locks = manager();

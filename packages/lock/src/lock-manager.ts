@@ -260,10 +260,13 @@ class RedisLockManager implements LockManager, LockOwner, WaiterOwner {
           const deadline = started + this.#validity(ttl);
           tries++;
           let reply: number;
+          contention.trying++;
           try {
             reply = (await this.#backend.acquire(lockKey, token, ttl, deadline)) as number;
           } catch (error) {
             throw this.#backend.unavailable('acquire', error);
+          } finally {
+            contention.trying--;
           }
           if (reply > 0) {
             const lock = this.#granted(key, lockKey, token, reply, ttl, deadline);

@@ -2,10 +2,14 @@ import type { Connection } from '@x/connection';
 import type { HeldLock } from './lock.js';
 import { WaiterQueues } from './waiters.js';
 
-/** Per key with acquirers in this process: how many, and how many local releases so far. */
+/**
+ * Per key with acquirers in this process: how many, how many local releases so far, and how many
+ * of their tries are in flight.
+ */
 export interface Contention {
   acquirers: number;
   releases: number;
+  trying: number;
 }
 
 /**
@@ -26,13 +30,24 @@ export class Registry {
 
   constructor(scope: string) {
     this.scope = scope;
-    this.waiters = new WaiterQueues((slot) => this.heldFor(slot));
+    this.waiters = new WaiterQueues((slot) => this.busyFor(slot));
   }
 
   /** Milliseconds left to the lock held in this process on `slot`, or -1 when there is none. */
   heldFor(slot: string): number {
     const lock = this.held.get(slot);
     return lock === undefined ? -1 : Math.max(lock.deadline - performance.now(), 0);
+  }
+
+  /**
+   * How long a try of `slot` is sure to fail, as far as this process knows: the time left to the
+   * lock it holds; `Infinity` while one of its tries is in flight (a hand-over: the lock is being
+   * granted here, and the next local release will wake the next waiter); -1 otherwise.
+   */
+  busyFor(slot: string): number {
+    const lock = this.held.get(slot);
+    if (lock !== undefined) return Math.max(lock.deadline - performance.now(), 0);
+    return (this.contention.get(slot)?.trying ?? 0) > 0 ? Number.POSITIVE_INFINITY : -1;
   }
 
   /** Whether this process holds `slot` right now. */
@@ -44,7 +59,7 @@ export class Registry {
   enter(slot: string): Contention {
     let contention = this.contention.get(slot);
     if (contention === undefined) {
-      contention = { acquirers: 0, releases: 0 };
+      contention = { acquirers: 0, releases: 0, trying: 0 };
       this.contention.set(slot, contention);
     }
     contention.acquirers++;

@@ -26,18 +26,22 @@ interface Waiter {
  */
 export class WaiterQueues {
   readonly #queues = new Map<string, Waiter[]>();
-  /** Milliseconds left to the lock held in this process on a key, -1 when none is. */
-  readonly #heldFor: (slot: string) => number;
+  /**
+   * How long a try of a key is sure to fail as far as this process knows (see
+   * `Registry.busyFor`): a timed wake before then keeps its place instead of trying.
+   */
+  readonly #busyFor: (slot: string) => number;
 
-  constructor(heldFor: (slot: string) => number) {
-    this.#heldFor = heldFor;
+  constructor(busyFor: (slot: string) => number) {
+    this.#busyFor = busyFor;
   }
 
   /**
    * Waits `ms`, or less when a lock of this process on `slot` ends ({@link WaiterQueues.wakeOne}).
    * Resolves with -1 when woken that way, else with the timed retries used up (at most `budget`).
-   * While the key is held in this process a timed wake keeps the waiter in its place in the
-   * queue (a try would fail). Rejects with `signal.reason` when aborted.
+   * While the key is held in this process, or being handed over to one of its waiters, a timed
+   * wake keeps the waiter in its place in the queue (a try would fail, and send it to the back).
+   * Rejects with `signal.reason` when aborted.
    */
   wait(
     owner: WaiterOwner,
@@ -57,10 +61,10 @@ export class WaiterQueues {
       let used = 0;
       const onTimer = (): void => {
         used++;
-        const heldFor = this.#heldFor(slot);
-        if (heldFor > 0 && used < budget) {
+        const busy = this.#busyFor(slot);
+        if (busy > 0 && used < budget) {
           let delay = retry.delayMs + (retry.jitter > 0 ? Math.random() * retry.jitter : 0);
-          if (heldFor + 1 < delay) delay = heldFor + 1;
+          if (busy + 1 < delay) delay = busy + 1;
           waiter.timer = setTimeout(onTimer, Math.ceil(delay));
           return;
         }
