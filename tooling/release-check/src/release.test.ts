@@ -5,6 +5,7 @@
 // registry, and the package's README quick start is compiled with a strict `tsc` and run as ESM
 // and as CommonJS, on every Node version given. Last, every TypeScript block of every README is
 // type-checked as a user's module with ioredis 5 and 6.
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +31,14 @@ const resultsDir = fileURLToPath(new URL('../.test-results', import.meta.url));
 const packages = publishedPackages();
 const nodes = nodeBinaries();
 const source = process.env.X_RELEASE_SOURCE === 'HEAD' ? 'HEAD' : 'worktree';
+
+/** A file of the source being released (the work tree, or the last commit). */
+function readSource(path: string): string {
+  if (source === 'HEAD') {
+    return execFileSync('git', ['show', `HEAD:${path}`], { cwd: rootDir, encoding: 'utf8' });
+  }
+  return readFileSync(join(rootDir, path), 'utf8');
+}
 const [pnpm, pnpmPre] = pnpmCommand();
 
 let registry: VerdaccioHandle;
@@ -189,8 +198,6 @@ for (const pkg of packages) {
   describe(`${pkg.name}: installed alone from the registry, as a user does`, () => {
     let consumer: Consumer | undefined;
     let compiled = false;
-    const readme = readFileSync(join(rootDir, pkg.path, 'README.md'), 'utf8');
-
     it(`npm install ${pkg.name} ioredis (latest): only what it needs, with a LICENSE`, async () => {
       requireReleased(pkg.name);
       consumer = new Consumer(registry.env(), `x-consumer-${pkg.name.split('/')[1]}-`);
@@ -233,7 +240,9 @@ for (const pkg of packages) {
         'utf8',
       );
       const program = quickStart(published);
-      expect(program.code).toBe(quickStart(readme).code);
+      // What npm serves is the README of the released source.
+      const released = readFileSync(join(copy, pkg.path, 'README.md'), 'utf8');
+      expect(program.code).toBe(quickStart(released).code);
       consumer.write('quick-start.mts', program.code);
       consumer.write('quick-start.cts', toCommonJsProgram(program.code));
       // ioredis 6's own .d.ts need skipLibCheck (see the caveat test below and the READMEs).
@@ -279,7 +288,7 @@ describe("every TypeScript block of every README, compiled as a user's module", 
   const blocks: { pkg: string; path: string; block: ReadmeBlock; file: string; offset: number }[] =
     [];
   for (const pkg of packages) {
-    const readme = readFileSync(join(rootDir, pkg.path, 'README.md'), 'utf8');
+    const readme = readSource(`${pkg.path}/README.md`);
     for (const block of typeScriptBlocks(readme)) {
       const file = `blocks/${pkg.name.split('/')[1]}-${block.line}.mts`;
       blocks.push({
