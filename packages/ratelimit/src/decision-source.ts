@@ -95,8 +95,9 @@ export class DecisionSource {
         : to === 'open'
           ? "admitting every request uncounted (fallback 'open')"
           : "refusing every request (fallback 'closed')";
-    const why =
-      found === undefined ? describe(cause) : `${found.kind}: ${found.message}. ${found.hint}`;
+    let why: string;
+    if (found !== undefined) why = `${found.kind}: ${found.message}. ${found.hint}`;
+    else why = error === undefined ? explain(reason) : describe(error);
     log('warn', `[@x/ratelimit] Redis unavailable: ${what}; ${why}`, {
       reason: 'primary_unavailable',
       from,

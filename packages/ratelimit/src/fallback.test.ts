@@ -197,4 +197,67 @@ describe('fallback', () => {
     await rl.close();
     expect(injected.status).not.toBe('end');
   });
+
+  it('never re-sends a decision with a client it creates, whatever the ioredis option says', async () => {
+    const redis = await startRedis();
+    const proxy = await startFaultProxy({ target: redis });
+    const admin = new Redis(redis.url);
+    clients.push(admin);
+    const rl = track(
+      createRateLimiter({
+        redis: proxy.url,
+        // Asks for what a rate limiter must not do: resend after a reconnect, no flush on close.
+        ioredis: { autoResendUnfulfilledCommands: true, maxRetriesPerRequest: null },
+        algorithm: 'fixed-window',
+        limit: 100,
+        windowMs: 600_000,
+        timeoutMs: 150,
+        breaker: false,
+        logger: false,
+      }),
+    );
+    expect((await rl.consume('r')).source).toBe('redis');
+    proxy.blackhole();
+    expect((await rl.consume('r')).source).toBe('local');
+    proxy.reset();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    proxy.pass();
+    await waitFor(
+      'decisions from Redis again',
+      async () => (await rl.consume('probe')).source === 'redis',
+      { timeoutMs: 5000, intervalMs: 50 },
+    );
+    expect(await admin.hget('x:rl:r', 'c')).toBe('1');
+  });
+
+  it('uses a client passed in with resend off as is; with resend on, one duplicate that close() closes', async () => {
+    const redis = await startRedis();
+    const admin = new Redis(redis.url);
+    clients.push(admin);
+    const names = async (): Promise<string[]> =>
+      ((await admin.client('LIST')) as string)
+        .split('\n')
+        .map((line) => /\bname=(\S*)/.exec(line)?.[1] ?? '')
+        .filter((name) => name.startsWith('user-'))
+        .sort();
+    const off = new Redis(redis.url, {
+      autoResendUnfulfilledCommands: false,
+      connectionName: 'user-off',
+    });
+    const on = new Redis(redis.url, { connectionName: 'user-on' });
+    clients.push(off, on);
+    const options = { algorithm: 'gcra', limit: 5, windowMs: 1000, logger: false } as const;
+    const asIs = createRateLimiter({ redis: off, ...options });
+    const viaDuplicate = createRateLimiter({ redis: on, ...options });
+    expect((await asIs.consume('a')).source).toBe('redis');
+    expect((await viaDuplicate.consume('a')).source).toBe('redis');
+    // The duplicate has the same options (its name too), with resend off.
+    expect(await names()).toEqual(['user-off', 'user-on', 'user-on']);
+    await Promise.all([asIs.close(), viaDuplicate.close()]);
+    await waitFor('duplicate closed', async () => (await names()).length === 2);
+    expect(await names()).toEqual(['user-off', 'user-on']);
+    expect(off.status).toBe('ready');
+    expect(on.status).toBe('ready');
+    expect(await on.ping()).toBe('PONG');
+  });
 });

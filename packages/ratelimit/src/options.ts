@@ -159,7 +159,7 @@ const RENAMED: Readonly<Record<string, string>> = {
 
 /**
  * Validates the options of `createRateLimiter` that are its own and fills in the defaults
- * (`redis`, `ioredis` and `logger` are validated by `createConnection`, see
+ * (`redis`, `breaker` and `logger` are validated by `createConnection`, see
  * {@link toRateLimitOptionsError}).
  * @throws RateLimitOptionsError naming the invalid option and its value.
  */
@@ -179,6 +179,10 @@ export function resolveRateLimiterOptions(options: RateLimiterOptions): Resolved
   }
   if (options.redis === undefined || options.redis === null) {
     throw new RateLimitOptionsError('redis', options.redis, 'a URL, a config or an ioredis client');
+  }
+  const { ioredis } = options;
+  if (ioredis !== undefined && (typeof ioredis !== 'object' || ioredis === null)) {
+    throw new RateLimitOptionsError('ioredis', ioredis, 'an object of ioredis options');
   }
   const { algorithm } = options;
   if (!ALGORITHMS.includes(algorithm)) {
@@ -222,7 +226,7 @@ export function resolveRateLimiterOptions(options: RateLimiterOptions): Resolved
   }
   return {
     redis: options.redis,
-    ioredis: options.ioredis,
+    ioredis,
     algorithm,
     limit,
     windowMs,

@@ -1,7 +1,11 @@
 import { type RedisHandle, sleep, startRedis } from '@x/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isRateLimitOptionsError, RateLimitOptionsError } from './errors.js';
+import {
+  isRateLimitClosedError,
+  isRateLimitOptionsError,
+  RateLimitOptionsError,
+} from './errors.js';
 import type { RateLimiterOptions } from './options.js';
 import { createRateLimiter, type RateLimiter } from './rate-limiter.js';
 import type { RateLimitResult } from './types.js';
@@ -265,6 +269,19 @@ describe('options', () => {
       [{ instances: 0 }, 'instances'],
       [{ timeoutMs: -1 }, 'timeoutMs'],
       [{ redis: undefined as never }, 'redis'],
+      [{ keyPrefix: 1 as never }, 'keyPrefix'],
+      [{ maxLocalKeys: 0 }, 'maxLocalKeys'],
+      [{ onSourceChange: 'yes' as never }, 'onSourceChange'],
+      [{ logger: 'loud' as never }, 'logger'],
+      [{ ioredis: 'fast' as never }, 'ioredis'],
+      [{ breaker: { maxFailures: 0 } }, 'breaker.maxFailures'],
+      [{ breaker: 'on' as never }, 'breaker'],
+      // The names of before the shared vocabulary are refused, not ignored.
+      [{ prefix: 'a:' } as never, 'prefix'],
+      [{ localMaxKeys: 10 } as never, 'localMaxKeys'],
+      // token-bucket and gcra keep time in 1/4096 ms: a request must weigh at least that.
+      [{ algorithm: 'token-bucket', limit: 4096 * 1000 + 1, windowMs: 1000 }, 'limit'],
+      [{ algorithm: 'gcra', limit: 4097, windowMs: 1 }, 'limit'],
     ];
     for (const [bad, field] of cases) {
       const options = { redis: redis.url, algorithm: 'gcra', limit: 5, windowMs: 1000, ...bad };
@@ -279,6 +296,71 @@ describe('options', () => {
       expect((caught as RateLimitOptionsError).code).toBe('E_RATELIMIT_OPTIONS');
       expect((caught as Error).message).toMatch(/^\[@x\/ratelimit\] invalid /);
     }
+  });
+
+  it('names the new option for a renamed one, and the bound for a limit token-bucket and gcra cannot count', () => {
+    const make = (extra: object) => () =>
+      createRateLimiter({
+        redis: redis.url,
+        algorithm: 'gcra',
+        limit: 5,
+        windowMs: 1000,
+        ...extra,
+      });
+    expect(make({ prefix: 'a:' })).toThrow(
+      /invalid prefix: "a:" \(expected no such option: it is called keyPrefix\)/,
+    );
+    expect(make({ localMaxKeys: 3 })).toThrow(/it is called maxLocalKeys/);
+    expect(make({ limit: 4_096_001 })).toThrow(
+      /^\[@x\/ratelimit\] invalid limit: 4096001 \(expected at most 4096 × windowMs = 4096000 for gcra/,
+    );
+    // At the bound, and for the window algorithms (which count whole requests), it is accepted.
+    limiters.push(
+      createRateLimiter({ redis: redis.url, algorithm: 'gcra', limit: 4_096_000, windowMs: 1000 }),
+    );
+    for (const algorithm of ['fixed-window', 'sliding-window'] as const) {
+      limiters.push(
+        createRateLimiter({ redis: redis.url, algorithm, limit: 10_000_000, windowMs: 1 }),
+      );
+    }
+  });
+
+  it('keeps every key under keyPrefix', async () => {
+    const rl = limiter({
+      algorithm: 'fixed-window',
+      limit: 3,
+      windowMs: 600_000,
+      keyPrefix: 'app:rl:',
+    });
+    const k = key();
+    await rl.consume(k);
+    expect(await admin.exists(`app:rl:${k}`)).toBe(1);
+    expect(await admin.exists(`x:rl:${k}`)).toBe(0);
+    await rl.reset(k);
+    expect(await admin.exists(`app:rl:${k}`)).toBe(0);
+  });
+
+  it('rejects every call after close() with RateLimitClosedError, and closes once', async () => {
+    const rl = createRateLimiter({
+      redis: redis.url,
+      algorithm: 'gcra',
+      limit: 5,
+      windowMs: 1000,
+      logger: false,
+    });
+    expect((await rl.consume('c')).source).toBe('redis');
+    const closing = rl.close();
+    expect(rl.close()).toBe(closing);
+    await closing;
+    for (const call of [() => rl.consume('c'), () => rl.peek('c'), () => rl.reset('c')]) {
+      const error = await call().catch((e: unknown) => e);
+      expect(isRateLimitClosedError(error)).toBe(true);
+      expect(error).toMatchObject({ name: 'RateLimitClosedError', code: 'E_RATELIMIT_CLOSED' });
+      expect((error as Error).message).toMatch(
+        /^\[@x\/ratelimit\] the limiter is closed: create a new one/,
+      );
+    }
+    expect(rl.stats().redis.state).toBe('closed');
   });
 
   it('rejects a cost outside 1..limit', async () => {
