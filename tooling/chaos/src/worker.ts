@@ -41,6 +41,7 @@ async function main(): Promise<void> {
     windowMs: config.rateLimit.windowMs,
     fallback: 'local',
     instances: config.rateLimit.instances,
+    logger: silent,
   });
   // Idle lifetime longer than the run: the sessions created first are checked at the end.
   const sessions = createSessionStore({
