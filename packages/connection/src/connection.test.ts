@@ -162,7 +162,10 @@ describe('outages', () => {
     await waitFor("connection.state === 'unusable'", () => connection.state === 'unusable', {
       timeoutMs: 2_000,
     });
-    expect(connection.diagnosis()?.kind).toBe('refused');
+    // The first reconnection attempt tells why (refused).
+    await waitFor('a diagnosis', () => connection.diagnosis()?.kind === 'refused', {
+      timeoutMs: 2_000,
+    });
     expect(connection.diagnosis()?.misconfiguration).toBe(false);
     await expect(connection.execute((r) => r.get('x'), { fallback: () => 'memory' })).resolves.toBe(
       'memory',
@@ -447,5 +450,47 @@ describe('options', () => {
       expect((error as { field: string }).field).toBe(field);
       expect((error as Error).message).toMatch(/^\[@x\/connection\] invalid/);
     }
+  });
+});
+
+describe('close() during an outage', () => {
+  it('leaves no reconnection behind (owned client, refused port)', async () => {
+    const leaks: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const connection = createConnection({
+        redis: 'redis://127.0.0.1:1',
+        logger: false,
+        probeIntervalMs: 20,
+      });
+      await connection.ready({ timeoutMs: 150 + (i % 5) * 7 }).catch(() => {});
+      await connection.close();
+      let attempts = 0;
+      connection.client.on('connecting', () => attempts++);
+      connection.client.on('error', () => {});
+      await sleep(400);
+      // ioredis leaves the status of a client closed while reconnecting at 'reconnecting'; what
+      // matters is that nothing runs any more.
+      if (attempts > 0 || !['end', 'reconnecting', 'close'].includes(connection.client.status)) {
+        leaks.push(`${attempts} attempts, ${connection.client.status}`);
+      }
+      connection.client.disconnect();
+    }
+    expect(leaks).toEqual([]);
+  }, 60_000);
+
+  it('report() of a per-command misconfiguration keeps a usable connection usable', async () => {
+    const server = await startRedis();
+    const connection = connect({ redis: server.url });
+    await connection.ready();
+    connection.report(
+      new Error("NOPERM this user has no permissions to access the 'news' channel"),
+    );
+    expect(connection.diagnosis()).toMatchObject({ kind: 'permission' });
+    expect(connection.diagnosis()!.hint).toMatch(/&<channel pattern>/);
+    await sleep(50);
+    expect(connection.state).toBe('ready');
+    expect(connection.stats().outages).toBe(0);
+    connection.report(new Error('connect ECONNREFUSED 127.0.0.1:1'));
+    expect(connection.diagnosis()?.kind).toBe('permission');
   });
 });

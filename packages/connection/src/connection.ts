@@ -449,13 +449,17 @@ class ManagedConnection extends EventEmitter<ConnectionEvents> implements Connec
 
   markUnusable(reason: string, error?: unknown): void {
     if (this.#closing !== undefined) return;
-    if (error !== undefined) this.report(error);
+    if (error !== undefined) {
+      const found = diagnose(error, this.#ctx);
+      if (found !== undefined) this.#setProblem(found, false);
+    }
     this.#watch.markUnusable(reason, error);
   }
 
   report(error: unknown): void {
-    const found = diagnose(error, this.#ctx);
-    if (found !== undefined) this.#setProblem(found, false);
+    // Like a failed call: a misconfiguration is kept (and logged once) without making a usable
+    // connection unusable; anything else only counts while Redis is not usable anyway.
+    this.#onCallFailure(error);
   }
 
   diagnosis(): Problem | null {

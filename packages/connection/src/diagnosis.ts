@@ -113,7 +113,7 @@ const RULES: readonly Rule[] = [
     kind: 'permission',
     prefixes: ['NOPERM'],
     hint: () =>
-      'the ACL user may not run this command or touch this key: grant it on the server (e.g. ACL SETUSER <user> +@scripting +@read +@write ~<prefix>*) or use a user that may',
+      'the ACL user may not run this command, touch this key or use this channel: grant it on the server (e.g. ACL SETUSER <user> +@read +@write +@scripting +@pubsub ~<key prefix>* &<channel pattern>) or use a user that may',
   },
   {
     kind: 'permission',

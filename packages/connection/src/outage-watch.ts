@@ -188,7 +188,11 @@ export class OutageWatch {
     }
     this.#pingSince = 0;
     if (!owned) return;
-    if (status === 'reconnecting' || status === 'end' || status === 'close' || status === 'wait') {
+    if (status === 'reconnecting') {
+      // ioredis reconnects by itself (the connection caps its delay); a connect() now would leave
+      // its pending reconnection timer behind, to fire even after close().
+      this.#stuckTicks = 0;
+    } else if (status === 'end' || status === 'close' || status === 'wait') {
       this.#stuckTicks = 0;
       client.connect().catch(noop);
     } else if (this.#state === 'unusable' && ++this.#stuckTicks >= 2) {
