@@ -8,14 +8,48 @@ export interface WaiterOwner {
   left(slot: string): void;
 }
 
-interface Waiter {
+// The resolving functions of the promise being created: a wait allocates no executor closure.
+let capturedResolve: (waited: number) => void = noop;
+let capturedReject: (error: unknown) => void = noop;
+function capture(resolve: (waited: number) => void, reject: (error: unknown) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
+
+/** One waiting `acquire`: its timer calls {@link onTimer} with it (no closure per wait). */
+class Waiter {
+  readonly queues: WaiterQueues;
   readonly owner: WaiterOwner;
+  readonly slot: string;
+  readonly retry: Retry;
+  /** Timed wakes allowed before the wait resolves anyway. */
+  readonly budget: number;
   /** -1: woken by a release; otherwise the timed retries used up. */
   readonly resolve: (waited: number) => void;
   readonly reject: (error: unknown) => void;
-  timer: NodeJS.Timeout;
   readonly signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
+  /** Timed wakes so far. */
+  used = 0;
+  timer: NodeJS.Timeout | undefined = undefined;
+  onAbort: (() => void) | undefined = undefined;
+
+  constructor(
+    queues: WaiterQueues,
+    owner: WaiterOwner,
+    slot: string,
+    signal: AbortSignal | undefined,
+    retry: Retry,
+    budget: number,
+  ) {
+    this.queues = queues;
+    this.owner = owner;
+    this.slot = slot;
+    this.signal = signal;
+    this.retry = retry;
+    this.budget = budget;
+    this.resolve = capturedResolve;
+    this.reject = capturedReject;
+  }
 }
 
 /**
@@ -52,46 +86,26 @@ export class WaiterQueues {
     retry: Retry,
     budget: number,
   ): Promise<number> {
-    return new Promise<number>((resolve, reject) => {
-      let queue = this.#queues.get(slot);
-      if (queue === undefined) {
-        queue = [];
-        this.#queues.set(slot, queue);
-      }
-      let used = 0;
-      const onTimer = (): void => {
-        used++;
-        const busy = this.#busyFor(slot);
-        if (busy > 0 && used < budget) {
-          let delay = retry.delayMs + (retry.jitter > 0 ? Math.random() * retry.jitter : 0);
-          if (busy + 1 < delay) delay = busy + 1;
-          waiter.timer = setTimeout(onTimer, Math.ceil(delay));
-          return;
-        }
-        this.#remove(slot, waiter);
-        if (waiter.onAbort !== undefined) signal!.removeEventListener('abort', waiter.onAbort);
-        resolve(used);
+    const promise = new Promise<number>(capture);
+    const waiter = new Waiter(this, owner, slot, signal, retry, budget);
+    waiter.timer = setTimeout(onTimer, ms, waiter);
+    if (signal !== undefined) {
+      waiter.onAbort = () => {
+        this.#remove(waiter);
+        settle(waiter, signal.reason);
       };
-      const waiter: Waiter = {
-        owner,
-        resolve,
-        reject,
-        timer: setTimeout(onTimer, ms),
-        signal,
-        onAbort: undefined,
-      };
-      if (signal !== undefined) {
-        waiter.onAbort = () => {
-          this.#remove(slot, waiter);
-          settle(waiter, signal.reason);
-        };
-        signal.addEventListener('abort', waiter.onAbort, { once: true });
-      }
-      // A waiter that was woken and lost the race keeps its place at the head.
-      if (front) queue.unshift(waiter);
-      else queue.push(waiter);
-      owner.waiting(slot);
-    });
+      signal.addEventListener('abort', waiter.onAbort, { once: true });
+    }
+    let queue = this.#queues.get(slot);
+    if (queue === undefined) {
+      queue = [];
+      this.#queues.set(slot, queue);
+    }
+    // A waiter that was woken and lost the race keeps its place at the head.
+    if (front) queue.unshift(waiter);
+    else queue.push(waiter);
+    owner.waiting(slot);
+    return promise;
   }
 
   /** Wakes the first waiter for `slot` (a lock of this process on it ended). */
@@ -114,16 +128,33 @@ export class WaiterQueues {
 
   /** Rejects every waiter of `owner` with `error` (its manager was closed). */
   dropAll(owner: WaiterOwner, error: unknown): void {
-    for (const [slot, queue] of [...this.#queues]) {
+    for (const queue of [...this.#queues.values()]) {
       for (const waiter of [...queue]) {
         if (waiter.owner !== owner) continue;
-        this.#remove(slot, waiter);
+        this.#remove(waiter);
         settle(waiter, error);
       }
     }
   }
 
-  #remove(slot: string, waiter: Waiter): void {
+  /** @internal A timed wake of `waiter`: re-armed while a try is sure to fail, else it resolves. */
+  tick(waiter: Waiter): void {
+    waiter.used++;
+    const busy = this.#busyFor(waiter.slot);
+    if (busy > 0 && waiter.used < waiter.budget) {
+      const retry = waiter.retry;
+      let delay = retry.delayMs + (retry.jitter > 0 ? Math.random() * retry.jitter : 0);
+      if (busy + 1 < delay) delay = busy + 1;
+      waiter.timer = setTimeout(onTimer, Math.ceil(delay), waiter);
+      return;
+    }
+    this.#remove(waiter);
+    if (waiter.onAbort !== undefined) waiter.signal!.removeEventListener('abort', waiter.onAbort);
+    waiter.resolve(waiter.used);
+  }
+
+  #remove(waiter: Waiter): void {
+    const slot = waiter.slot;
     const queue = this.#queues.get(slot);
     if (queue === undefined) return;
     const index = queue.indexOf(waiter);
@@ -134,8 +165,14 @@ export class WaiterQueues {
   }
 }
 
+function onTimer(waiter: Waiter): void {
+  waiter.queues.tick(waiter);
+}
+
 function settle(waiter: Waiter, error: unknown): void {
   clearTimeout(waiter.timer);
   if (waiter.onAbort !== undefined) waiter.signal!.removeEventListener('abort', waiter.onAbort);
   waiter.reject(error);
 }
+
+function noop(): void {}
