@@ -77,7 +77,8 @@ async function measureBurst(side: Side, durationMs: number): Promise<Measured> {
 /** CPU time of Redis' main thread so far, µs (`INFO cpu`). */
 async function redisCpuUs(admin: Redis): Promise<number> {
   const text = await admin.info('cpu');
-  const field = (name: string): number => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(text)?.[1]);
+  const field = (name: string): number =>
+    Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(text)?.[1]);
   return (field('used_cpu_user_main_thread') + field('used_cpu_sys_main_thread')) * 1e6;
 }
 
