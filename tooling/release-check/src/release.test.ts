@@ -108,7 +108,7 @@ describe('release: pnpm version-packages and pnpm release to a loopback registry
     );
     expect(result.exitCode, describeRun(result)).toBe(0);
     note(`pnpm install in the copy: ${result.ms} ms`);
-  });
+  }, 300_000);
 
   it('pnpm version-packages applies every pending changeset: versions and CHANGELOG.md', async () => {
     const pending = pendingChangesets(copy);
@@ -134,7 +134,7 @@ describe('release: pnpm version-packages and pnpm release to a loopback registry
     note(
       `version-packages: ${pending.length} changesets; ${bumped.map(([n, v]) => `${n} ${before.get(n)} -> ${v}`).join(', ') || 'nothing to bump'}`,
     );
-  });
+  }, 180_000);
 
   it('pnpm release builds every package and publishes it to the registry', async () => {
     const env = registry.env({
@@ -158,7 +158,7 @@ describe('release: pnpm version-packages and pnpm release to a loopback registry
       released.set(pkg.name, pkg.version);
     }
     expect([...released.keys()].sort()).toEqual(packages.map((p) => p.name).sort());
-  });
+  }, 600_000);
 
   it('published manifests name no private workspace package, no workspace: range, no source condition', async () => {
     const forbidden = privateNames();
@@ -364,7 +364,7 @@ describe("every TypeScript block of every README, compiled as a user's module", 
     note(
       `README blocks: ${blocks.length} to type-check; installed ${[...specs, ...types].join(' ')}`,
     );
-  });
+  }, 300_000);
 
   it('tsc with ioredis 5 (skipLibCheck false)', compileAll('ioredis5', false));
   for (const b of blocks) {
