@@ -1,4 +1,4 @@
-import { startFaultProxy, startRedis, waitFor } from '@x/testkit';
+import { type FaultProxy, startFaultProxy, startRedis, waitFor } from '@x/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isRateLimitUnavailableError } from './errors.js';
@@ -16,6 +16,27 @@ afterAll(async () => {
 function track(l: RateLimiter): RateLimiter {
   limiters.push(l);
   return l;
+}
+
+/**
+ * The next decision on `key` is sent into a black hole, times out (decided locally), then the
+ * connection is reset and comes back: resolves once decisions come from Redis again.
+ */
+async function decisionLostInReconnect(
+  proxy: FaultProxy,
+  rl: RateLimiter,
+  key: string,
+): Promise<void> {
+  proxy.blackhole();
+  expect((await rl.consume(key)).source).toBe('local');
+  proxy.reset();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  proxy.pass();
+  await waitFor(
+    'decisions from Redis again',
+    async () => (await rl.consume('probe')).source === 'redis',
+    { timeoutMs: 5000, intervalMs: 50 },
+  );
 }
 
 describe('fallback', () => {
@@ -175,21 +196,7 @@ describe('fallback', () => {
     expect((await rl.consume('r')).source).toBe('redis');
     expect(await admin.hget('x:rl:r', 'c')).toBe('1');
 
-    // The next decision is sent into a black hole, times out (decided locally), then the
-    // connection is reset and comes back.
-    proxy.blackhole();
-    expect((await rl.consume('r')).source).toBe('local');
-    proxy.reset();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    proxy.pass();
-    await waitFor(
-      'decisions from Redis again',
-      async () => (await rl.consume('probe')).source === 'redis',
-      {
-        timeoutMs: 5000,
-        intervalMs: 50,
-      },
-    );
+    await decisionLostInReconnect(proxy, rl, 'r');
     // Had the timed-out command been re-sent on reconnect, the count would be 2.
     expect(await admin.hget('x:rl:r', 'c')).toBe('1');
     // The injected client itself is untouched and still usable.
@@ -217,16 +224,7 @@ describe('fallback', () => {
       }),
     );
     expect((await rl.consume('r')).source).toBe('redis');
-    proxy.blackhole();
-    expect((await rl.consume('r')).source).toBe('local');
-    proxy.reset();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    proxy.pass();
-    await waitFor(
-      'decisions from Redis again',
-      async () => (await rl.consume('probe')).source === 'redis',
-      { timeoutMs: 5000, intervalMs: 50 },
-    );
+    await decisionLostInReconnect(proxy, rl, 'r');
     expect(await admin.hget('x:rl:r', 'c')).toBe('1');
   });
 
