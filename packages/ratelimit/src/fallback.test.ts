@@ -1,3 +1,4 @@
+import { createBreaker } from '@x/breaker';
 import { type FaultProxy, startFaultProxy, startRedis, waitFor } from '@x/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -257,5 +258,32 @@ describe('fallback', () => {
     expect(off.status).toBe('ready');
     expect(on.status).toBe('ready');
     expect(await on.ping()).toBe('PONG');
+  });
+
+  it('shares one Breaker between limiters: isolated, both decide locally without calling Redis', async () => {
+    const redis = await startRedis();
+    const breaker = createBreaker({ maxFailures: 5, resetTimeout: 5000 });
+    const options = {
+      redis: redis.url,
+      breaker,
+      limit: 5,
+      windowMs: 60_000,
+      logger: false,
+    } as const;
+    const a = track(createRateLimiter({ ...options, algorithm: 'gcra' }));
+    const b = track(createRateLimiter({ ...options, algorithm: 'fixed-window', keyPrefix: 'b:' }));
+    expect((await a.consume('k')).source).toBe('redis');
+    expect((await b.consume('k')).source).toBe('redis');
+    const calls = a.stats().redis.calls + b.stats().redis.calls;
+    const isolation = breaker.isolate();
+    const started = performance.now();
+    expect((await a.consume('k')).source).toBe('local');
+    expect((await b.peek('k')).source).toBe('local');
+    expect(performance.now() - started).toBeLessThan(50);
+    expect(a.stats().redis.calls + b.stats().redis.calls).toBe(calls);
+    await expect(a.reset('k')).rejects.toSatisfy(isRateLimitUnavailableError);
+    isolation.dispose();
+    expect((await a.consume('k')).source).toBe('redis');
+    expect((await b.consume('k')).source).toBe('redis');
   });
 });
