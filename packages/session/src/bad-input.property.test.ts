@@ -24,7 +24,9 @@ beforeAll(async () => {
   raw.on('error', () => {});
   await waitFor('raw client ready', () => raw.status === 'ready');
   store = createSessionStore({ redis: server.url, timeoutMs: 1_000 });
-  // Warm up: the store's connection is open and its scripts loaded before anything is counted.
+  // Warm up: the store's connection is open (its start-up PING answered) and its scripts loaded
+  // before anything is counted.
+  await store.ready();
   const id = await store.create('warm-up', { n: 1 });
   expect(await store.destroy(id)).toBe(true);
 });

@@ -21,5 +21,5 @@ export {
   createSessionStore,
   type DestroyUserSessionsOptions,
   type SessionStore,
-  type SessionStoreStats,
 } from './session-store.js';
+export type { SessionStoreStats } from './stats.js';

@@ -251,6 +251,90 @@ describe('reconciliation after an outage (fallback: memory)', () => {
     expect(await b.get(purged)).toBeNull();
   });
 
+  it('in the recovery window a call about ids with pending changes settles within timeoutMs, never with a wrong answer', async () => {
+    const timeoutMs = 400;
+    const { proxy, redis, a, b } = await behindProxy({ timeoutMs, breaker: false });
+    const old = await a.create('gus', { o: 1 });
+    const purged = await a.create('hal', { p: 1 });
+    proxy.reset(); // connections refused: the client reconnects in a loop
+    await waitFor('client noticed', () => redis.status !== 'ready');
+    // During the outage: a new login, then "log out my other devices", and hal logs out everywhere.
+    const created = await a.create('gus', { c: 1 });
+    expect(await a.destroyUserSessions('gus', { except: created })).toBe(0);
+    expect(await a.destroyUserSessions('hal')).toBe(0);
+    expect(a.stats().pendingReconcile).toBe(3);
+    // Back, on a slow link: a round trip takes about 120 ms, and each replayed script is one or
+    // two (EVALSHA, then EVAL after NOSCRIPT). Replaying gus' changes (LIST and DESTROY_OLDER for
+    // the logout, then COPY_SESSION) and then asking Redis takes far longer than timeoutMs.
+    proxy.latency(60);
+    await waitFor('usable again', () => a.stats().redis.state === 'ready', { timeoutMs: 5_000 });
+    const timed = async <T>(call: Promise<T>) => {
+      const started = performance.now();
+      const result = await call.then(
+        (value) => ({ value, error: undefined }),
+        (error: unknown) => ({ value: undefined, error }),
+      );
+      return { ...result, ms: performance.now() - started };
+    };
+    const [list, c, o, p] = await Promise.all([
+      timed(a.listUserSessions('gus')),
+      timed(a.get(created)),
+      timed(a.get(old)),
+      timed(a.get(purged)),
+    ]);
+    for (const outcome of [list, c, o, p]) {
+      expect(outcome.ms).toBeLessThan(timeoutMs + 150);
+      // Either the right answer (from Redis, or from memory while the replay is under way), or
+      // a fail-closed error when memory no longer knows and Redis could not answer in time.
+      if (outcome.error !== undefined) {
+        expect(outcome.error).toMatchObject({
+          code: 'E_SESSION_UNAVAILABLE',
+          problem: { kind: 'timeout' },
+        });
+      }
+    }
+    if (list.error === undefined) expect(list.value!.map((x) => x.id)).toEqual([created]);
+    if (c.error === undefined) expect(c.value?.data).toEqual({ c: 1 });
+    if (o.error === undefined) expect(o.value).toBeNull();
+    if (p.error === undefined) expect(p.value).toBeNull();
+    proxy.pass();
+    await reconciled(a);
+    expect((await b.get(created))?.data).toEqual({ c: 1 });
+    expect(await b.get(old)).toBeNull();
+    expect(await b.get(purged)).toBeNull();
+    expect((await a.listUserSessions('gus')).map((x) => x.id)).toEqual([created]);
+  });
+
+  it('a rewrite of a record whose copy is on its way to Redis fails closed instead of being lost', async () => {
+    const timeoutMs = 300;
+    const { proxy, redis, a, b } = await behindProxy({ timeoutMs, breaker: false });
+    proxy.reset();
+    await waitFor('client noticed', () => redis.status !== 'ready');
+    const ids: string[] = [];
+    for (let i = 0; i < 100; i++) ids.push(await a.create(`x${i % 10}`, { v: 1 }));
+    const last = ids[99]!; // replayed last
+    proxy.latency(20); // back, slowly: the replay of 100 copies takes a while
+    await waitFor('usable again', () => a.stats().redis.state === 'ready', { timeoutMs: 5_000 });
+    proxy.blackhole(); // gone again, with copies in flight
+    expect(a.stats().pendingReconcile).toBeGreaterThan(0);
+    const started = performance.now();
+    // The read asks for the copy first; the copy never comes back in time: memory answers.
+    const read = a.get(last);
+    // The rewrite finds that copy in flight, or unconfirmed: done in memory it could be lost (a
+    // copy that landed is never overwritten), so it fails closed.
+    const write = a.update(last, { v: 2 }).catch((error: unknown) => error);
+    expect((await read)?.data).toEqual({ v: 1 });
+    const error = await write;
+    expect(performance.now() - started).toBeLessThan(timeoutMs + 150);
+    expect(error).toMatchObject({ code: 'E_SESSION_UNAVAILABLE', operation: 'update' });
+    expect((error as Error).message).toMatch(/has not confirmed the copy yet/);
+    proxy.pass();
+    await reconciled(a);
+    // What the caller was told is what Redis has: v 1, not an acknowledged update lost.
+    expect((await b.get(last))?.data).toEqual({ v: 1 });
+    expect((await a.update(last, { v: 3 })) && (await b.get(last))?.data).toEqual({ v: 3 });
+  });
+
   it('stays bounded by maxEntries: overflow is counted, destroys are kept first', async () => {
     const { proxy, redis, a, b } = await behindProxy({ maxEntries: 4, breaker: false });
     const old = await a.create('ian', {});

@@ -3,17 +3,15 @@ import {
   type Connection,
   createConnection,
   isXError,
-  type Log,
   type Problem,
   type ReadyOptions,
-  type RedisStats,
   toLog,
-  type UnusableEvent,
-  type UsableEvent,
 } from '@x/connection';
+import type { CallDeadline } from './_internal/deadline.js';
 import { isWellFormedId, newId, tagOf, userTag } from './_internal/ids.js';
 import { indexKey, ownerOf, recordKey } from './_internal/keys.js';
 import type { MemoryBackend } from './_internal/memory-backend.js';
+import { logOutages } from './_internal/outage-log.js';
 import { Owners } from './_internal/owners.js';
 import {
   CREATE,
@@ -41,6 +39,7 @@ import {
   type Session,
   type SessionData,
 } from './records.js';
+import { SessionCounts, type SessionStoreStats, sessionStats } from './stats.js';
 import { StoreCalls } from './store-calls.js';
 
 const PKG = '@x/session';
@@ -49,49 +48,6 @@ const PKG = '@x/session';
 export interface DestroyUserSessionsOptions {
   /** Session id(s) to keep, e.g. the current one for "log out my other devices". */
   except?: string | readonly string[];
-}
-
-/** Counters (monotonic) and gauges of a store. */
-export interface SessionStoreStats {
-  /** The connection's block, as in every x package: state, calls, failures, breaker, problem... */
-  redis: RedisStats;
-  /** Sessions created. */
-  created: number;
-  /** `get` calls answered (a session or `null`). */
-  read: number;
-  /** `update` calls that patched a session. */
-  updated: number;
-  /** `touch` calls that extended a session. */
-  touched: number;
-  /** Sessions destroyed (`destroy`, and each one `destroyUserSessions` removed). */
-  destroyed: number;
-  /** Sessions moved to a new id by `rotate`. */
-  rotated: number;
-  /**
-   * Calls (of this store and of the express store on it) that failed with
-   * `SessionUnavailableError`: Redis refused, frozen past the deadline, circuit open,
-   * misconfigured, or the store closed. Each one is also published on `x:session:fail-closed`.
-   */
-  failedClosed: number;
-  /** Calls answered by the memory fallback because Redis could not (`fallback: 'memory'`). */
-  servedFromMemory: number;
-  /**
-   * Changes made in memory during an outage (sessions written, ids destroyed) still waiting to be
-   * replayed into Redis. Always 0 without `fallback: 'memory'`.
-   */
-  pendingReconcile: number;
-  /** Changes replayed into Redis after an outage: destroys applied and sessions copied. */
-  reconciled: number;
-  /**
-   * Copies not made: Redis already had a record under that id (it is never overwritten), or the
-   * session had expired or left memory (LRU) before its turn.
-   */
-  reconcileSkipped: number;
-  /**
-   * Changes given up: pushed out because `maxEntries` changes were already pending, or refused by
-   * Redis with a command error during the replay.
-   */
-  reconcileDropped: number;
 }
 
 /** Sessions in Redis; see {@link createSessionStore}. */
@@ -147,12 +103,6 @@ export interface SessionStore<T extends SessionData = SessionData> {
 const DESTROY_ROUNDS = 5;
 /** Session owners remembered (see `_internal/owners.ts`). */
 const OWNERS = 10_000;
-const NO_RECONCILE = {
-  pendingReconcile: 0,
-  reconciled: 0,
-  reconcileSkipped: 0,
-  reconcileDropped: 0,
-} as const;
 
 /** @internal Shared with the express-session store. */
 // Symbol.for: the CJS build inlines this module into both entry points.
@@ -187,20 +137,14 @@ class RedisSessionStore<T extends SessionData> implements SessionStore<T> {
   readonly #o: ResolvedSessionOptions;
   readonly #connection: Connection;
   readonly #calls: StoreCalls;
-  readonly #log: Log;
+  readonly #stopLogging: () => void;
   readonly #owners = new Owners(OWNERS);
   #closing: Promise<void> | undefined;
-  #created = 0;
-  #read = 0;
-  #updated = 0;
-  #touched = 0;
-  #destroyed = 0;
-  #rotated = 0;
+  readonly #counts = new SessionCounts();
 
   constructor(options: SessionStoreOptions) {
     const o = resolveSessionOptions(options);
     this.#o = o;
-    this.#log = toLog(o.logger);
     try {
       this.#connection = createConnection({
         redis: o.redis,
@@ -220,8 +164,9 @@ class RedisSessionStore<T extends SessionData> implements SessionStore<T> {
       maxEntries: o.maxEntries,
       keyPrefix: o.keyPrefix,
     });
-    this.#connection.on('unusable', this.#onUnusable);
-    this.#connection.on('usable', this.#onUsable);
+    this.#stopLogging = logOutages(this.#connection, toLog(o.logger), o.fallback, () =>
+      this.#calls.reconciler === undefined ? 0 : this.#calls.reconciler.pending,
+    );
     announceInstance(PKG, 'open', this);
   }
 
@@ -236,7 +181,7 @@ class RedisSessionStore<T extends SessionData> implements SessionStore<T> {
   async create(userId: string, data: T): Promise<string> {
     checkUser(userId);
     const fields = encodeData(data, false);
-    const until = this.#calls.deadline();
+    const deadline = this.#calls.deadline();
     const tag = userTag(userId);
     const index = this.#indexKey(tag, userId);
     for (;;) {
@@ -244,7 +189,7 @@ class RedisSessionStore<T extends SessionData> implements SessionStore<T> {
       const record = this.#recordKey(id);
       const reply = await this.#calls.script(
         'create',
-        until,
+        deadline,
         CREATE,
         [record, index],
         [userId, this.#o.ttlMs, this.#o.absoluteTtlMs, id, ...fields],
@@ -252,7 +197,7 @@ class RedisSessionStore<T extends SessionData> implements SessionStore<T> {
       // -1: the id is taken (a 2^-192 event); draw another.
       if (reply === -1) continue;
       this.#owners.remember(id, userId);
-      this.#created++;
+      this.#counts.created++;
       return id;
     }
   }
@@ -260,7 +205,7 @@ class RedisSessionStore<T extends SessionData> implements SessionStore<T> {
   async get(id: string): Promise<Session<T> | null> {
     checkId(id);
     const session = await this.#get('get', id, this.#calls.deadline());
-    this.#read++;
+    this.#counts.read++;
     return session;
   }
 
@@ -269,13 +214,13 @@ class RedisSessionStore<T extends SessionData> implements SessionStore<T> {
     const sets = encodeData(patch, true);
     const dels: string[] = [];
     for (const key of Object.keys(patch)) if (patch[key] === undefined) dels.push(`d:${key}`);
-    const until = this.#calls.deadline();
+    const deadline = this.#calls.deadline();
     if (sets.length === 0 && dels.length === 0)
-      return (await this.#get('update', id, until)) !== null;
+      return (await this.#get('update', id, deadline)) !== null;
     const key = this.#recordKey(id);
     const reply = await this.#calls.script(
       'update',
-      until,
+      deadline,
       UPDATE,
       [key],
       [sets.length, ...sets, ...dels],
@@ -283,19 +228,19 @@ class RedisSessionStore<T extends SessionData> implements SessionStore<T> {
       key,
     );
     if (reply !== 1) return false;
-    this.#updated++;
+    this.#counts.updated++;
     return true;
   }
 
   async touch(id: string): Promise<number | null> {
     checkId(id);
-    const until = this.#calls.deadline();
-    const userId = await this.#owner('touch', id, until);
+    const deadline = this.#calls.deadline();
+    const userId = await this.#owner('touch', id, deadline);
     if (userId === null) return null;
     const key = this.#recordKey(id);
     const reply = (await this.#calls.script(
       'touch',
-      until,
+      deadline,
       TOUCH,
       [key, this.#indexKey(tagOf(id), userId)],
       [userId, id, this.#o.ttlMs],
@@ -306,39 +251,39 @@ class RedisSessionStore<T extends SessionData> implements SessionStore<T> {
       this.#owners.forget(id);
       return null;
     }
-    this.#touched++;
+    this.#counts.touched++;
     return reply;
   }
 
   async destroy(id: string): Promise<boolean> {
     checkId(id);
-    const until = this.#calls.deadline();
-    const userId = await this.#owner('destroy', id, until);
+    const deadline = this.#calls.deadline();
+    const userId = await this.#owner('destroy', id, deadline);
     if (userId === null) return false;
     const reply = await this.#calls.script(
       'destroy',
-      until,
+      deadline,
       DESTROY,
       [this.#recordKey(id), this.#indexKey(tagOf(id), userId)],
       [userId, id],
     );
     this.#owners.forget(id);
     if (reply !== 1) return false;
-    this.#destroyed++;
+    this.#counts.destroyed++;
     return true;
   }
 
   async rotate(id: string): Promise<string | null> {
     checkId(id);
-    const until = this.#calls.deadline();
-    const userId = await this.#owner('rotate', id, until);
+    const deadline = this.#calls.deadline();
+    const userId = await this.#owner('rotate', id, deadline);
     if (userId === null) return null;
     const tag = tagOf(id);
     for (;;) {
       const next = newId(this.#o.idBytes, tag);
       const reply = await this.#calls.script(
         'rotate',
-        until,
+        deadline,
         ROTATE,
         [this.#recordKey(id), this.#recordKey(next), this.#indexKey(tag, userId)],
         [userId, id, next],
@@ -347,25 +292,25 @@ class RedisSessionStore<T extends SessionData> implements SessionStore<T> {
       this.#owners.forget(id);
       if (reply === 0) return null;
       this.#owners.remember(next, userId);
-      this.#rotated++;
+      this.#counts.rotated++;
       return next;
     }
   }
 
   async listUserSessions(userId: string): Promise<Session<T>[]> {
     checkUser(userId);
-    const until = this.#calls.deadline();
+    const deadline = this.#calls.deadline();
     const index = this.#indexKey(userTag(userId), userId);
     const flat = (await this.#calls.script(
       'listUserSessions',
-      until,
+      deadline,
       LIST,
       [index],
       [],
     )) as string[];
     const reads: Promise<Session<T> | null>[] = [];
     for (let i = 0; i < flat.length; i += 2) {
-      reads.push(this.#get('listUserSessions', flat[i] as string, until));
+      reads.push(this.#get('listUserSessions', flat[i] as string, deadline));
     }
     const out: Session<T>[] = [];
     // A session may have been destroyed between the two reads: skip it.
@@ -382,7 +327,7 @@ class RedisSessionStore<T extends SessionData> implements SessionStore<T> {
     checkUser(userId);
     const except = options.except === undefined ? [] : [options.except].flat();
     for (const id of except) checkId(id);
-    const until = this.#calls.deadline();
+    const deadline = this.#calls.deadline();
     const index = this.#indexKey(userTag(userId), userId);
     const calls = this.#calls;
     let destroyed = 0;
@@ -394,7 +339,7 @@ class RedisSessionStore<T extends SessionData> implements SessionStore<T> {
     for (let round = 0; round < DESTROY_ROUNDS; round++) {
       const flat = await calls.command(
         'destroyUserSessions',
-        until,
+        deadline,
         () => calls.connection.script(LIST).run(1, index) as Promise<string[]>,
         listInMemory,
         [index],
@@ -407,7 +352,7 @@ class RedisSessionStore<T extends SessionData> implements SessionStore<T> {
       if (ids.length === 0) break;
       const [gone, remaining] = (await calls.script(
         'destroyUserSessions',
-        until,
+        deadline,
         DESTROY_MANY,
         [index, ...ids.map((id) => this.#recordKey(id))],
         [userId, ...ids, '', ...except],
@@ -416,7 +361,7 @@ class RedisSessionStore<T extends SessionData> implements SessionStore<T> {
       for (const id of ids) this.#owners.forget(id);
       if (remaining === 0) break;
     }
-    this.#destroyed += destroyed;
+    this.#counts.destroyed += destroyed;
     return destroyed;
   }
 
@@ -441,26 +386,13 @@ class RedisSessionStore<T extends SessionData> implements SessionStore<T> {
   }
 
   stats(): SessionStoreStats {
-    const calls = this.#calls;
-    return {
-      redis: this.#connection.stats(),
-      created: this.#created,
-      read: this.#read,
-      updated: this.#updated,
-      touched: this.#touched,
-      destroyed: this.#destroyed,
-      rotated: this.#rotated,
-      failedClosed: calls.failedClosed,
-      servedFromMemory: calls.servedFromMemory,
-      ...(calls.reconciler?.stats() ?? NO_RECONCILE),
-    };
+    return sessionStats(this.#connection, this.#calls, this.#counts);
   }
 
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
     this.#calls.close();
-    this.#connection.off('unusable', this.#onUnusable);
-    this.#connection.off('usable', this.#onUsable);
+    this.#stopLogging();
     this.#closing = this.#connection.close();
     announceInstance(PKG, 'close', this);
     return this.#closing;
@@ -468,11 +400,17 @@ class RedisSessionStore<T extends SessionData> implements SessionStore<T> {
 
   // ---- reads shared by the operations ----------------------------------------------------------
 
-  async #get(operation: string, id: string, until: number): Promise<Session<T> | null> {
+  async #get(operation: string, id: string, deadline: CallDeadline): Promise<Session<T> | null> {
     const key = this.#recordKey(id);
     const reconciler = this.#calls.reconciler;
     const usersReplayed = reconciler?.usersReplayed;
-    let reply = (await this.#calls.script(operation, until, READ, [key], [])) as ReadReply | null;
+    let reply = (await this.#calls.script(
+      operation,
+      deadline,
+      READ,
+      [key],
+      [],
+    )) as ReadReply | null;
     if (reply === null) return null;
     if (
       reconciler !== undefined &&
@@ -488,7 +426,7 @@ class RedisSessionStore<T extends SessionData> implements SessionStore<T> {
       ) {
         reply = (await this.#calls.script(
           operation,
-          until,
+          deadline,
           READ,
           [key],
           [],
@@ -503,14 +441,14 @@ class RedisSessionStore<T extends SessionData> implements SessionStore<T> {
   }
 
   // The user of a session id (its record's `m:u`), remembered or read (one round trip).
-  async #owner(operation: string, id: string, until: number): Promise<string | null> {
+  async #owner(operation: string, id: string, deadline: CallDeadline): Promise<string | null> {
     const known = this.#owners.get(id);
     if (known !== undefined) return known;
     const key = this.#recordKey(id);
     const reconciler = this.#calls.reconciler;
     const userId = await this.#calls.command<string | ReadReply | null>(
       operation,
-      until,
+      deadline,
       (client) => client.hget(key, 'm:u'),
       (memory) => {
         const reply = memory.run(READ, [key], []) as ReadReply | null;
@@ -538,30 +476,4 @@ class RedisSessionStore<T extends SessionData> implements SessionStore<T> {
   #indexKey(tag: string, userId: string): string {
     return indexKey(this.#o.keyPrefix, tag, userId);
   }
-
-  // ---- logs: once per outage, and once when Redis is back --------------------------------------
-
-  readonly #onUnusable = (event: UnusableEvent): void => {
-    // A misconfiguration is logged by the connection itself, once, at error level.
-    if (event.problem?.misconfiguration) return;
-    const problem = event.problem;
-    this.#log(
-      'warn',
-      `[${PKG}] Redis unusable (${event.reason}${problem === null ? '' : `, ${problem.kind}: ${problem.message}`}): ${
-        this.#o.fallback === 'memory'
-          ? 'sessions are served from memory, and replayed into Redis once it is back'
-          : 'session calls fail closed with SessionUnavailableError until it is back'
-      }`,
-      { reason: 'redis_unusable', cause: event.reason, kind: problem?.kind ?? null },
-    );
-  };
-
-  readonly #onUsable = (event: UsableEvent): void => {
-    if (event.reason !== 'recovered') return;
-    this.#log('info', `[${PKG}] Redis usable again after ${event.outageMs} ms`, {
-      reason: 'redis_usable',
-      outageMs: event.outageMs,
-      pendingReconcile: this.#calls.reconciler?.pending ?? 0,
-    });
-  };
 }

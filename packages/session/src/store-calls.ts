@@ -7,7 +7,7 @@ import {
   type Problem,
   RedisMisconfiguredError,
 } from '@x/connection';
-import { beforeDeadline, EXPIRED } from './_internal/deadline.js';
+import { beforeDeadline, CallDeadline, EXPIRED } from './_internal/deadline.js';
 import { MemoryBackend } from './_internal/memory-backend.js';
 import { Reconciler } from './_internal/reconciler.js';
 import { failClosedChannel } from './channels.js';
@@ -25,6 +25,11 @@ export interface StoreCallsOptions {
   readonly keyPrefix: string;
 }
 
+const LINK_DOWN = {
+  code: 'ECONNRESET',
+  message: 'the connection to Redis is down (lost, or being made again)',
+};
+
 // A call that spent less than this of its deadline before reaching Redis is bounded by the guard's
 // own deadline (no timer of ours); past it, by what is left.
 const FRESH_MS = 1;
@@ -40,10 +45,10 @@ const FRESH_MS = 1;
  *
  * With the memory fallback, a call about keys whose changes made in memory during an outage are
  * not in Redis yet first replays them (the reconciler's `settle`), within the same deadline. If
- * they cannot all be replayed in time, memory still holds the truth about those keys and answers;
- * once they are replayed, memory has dropped them, so the call is answered by Redis or fails
- * closed. A call that would rewrite a record in memory while that record's copy is on its way to
- * Redis fails closed instead (the copy never overwrites, so the rewrite would be lost).
+ * they cannot be replayed in time, memory still holds the truth about those keys and answers; once
+ * they are replayed (all of them, or some: a copy that landed is dropped from memory), memory no
+ * longer knows them, so the call is answered by Redis or fails closed. A call that would rewrite a record in memory while a copy of that record may be on its
+ * way to Redis fails closed instead (the copy never overwrites, so the rewrite would be lost).
  */
 export class StoreCalls {
   /** Calls that failed with `SessionUnavailableError`. */
@@ -76,9 +81,9 @@ export class StoreCalls {
     }
   }
 
-  /** The deadline of a store call starting now (a `performance.now()` time). */
-  deadline(): number {
-    return performance.now() + this.timeoutMs;
+  /** The deadline of a store call starting now, for all of its round trips. */
+  deadline(): CallDeadline {
+    return new CallDeadline(this.timeoutMs);
   }
 
   /**
@@ -88,7 +93,7 @@ export class StoreCalls {
    */
   script(
     operation: string,
-    until: number,
+    deadline: CallDeadline,
     source: string,
     keys: readonly string[],
     args: readonly (string | number)[],
@@ -97,7 +102,7 @@ export class StoreCalls {
   ): Promise<unknown> {
     return this.command(
       operation,
-      until,
+      deadline,
       () => this.connection.script(source).run(keys.length, ...keys, ...args),
       (memory) => memory.run(source, keys, args),
       settle,
@@ -106,14 +111,14 @@ export class StoreCalls {
   }
 
   /**
-   * Runs `redis(client)` through the connection before `until`, or `memory(fallback)` when Redis
-   * cannot serve it and the store has the memory fallback; else rejects with
-   * `SessionUnavailableError`. Command errors (a reply such as `WRONGTYPE`) are rethrown as they
+   * Runs `redis(client)` through the connection before the deadline, or `memory(fallback)` when
+   * Redis cannot serve it and the store has the memory fallback (unless Redis answered an earlier
+   * part of the same call); else rejects with `SessionUnavailableError`. Command errors (a reply such as `WRONGTYPE`) are rethrown as they
    * are. `settle` and `rewrites`: see {@link StoreCalls.script}.
    */
   async command<R>(
     operation: string,
-    until: number,
+    deadline: CallDeadline,
     redis: (client: RedisClient) => R | PromiseLike<R>,
     memory: (fallback: MemoryBackend) => R,
     settle?: readonly string[],
@@ -126,20 +131,22 @@ export class StoreCalls {
     if (reconciler !== undefined && settle !== undefined && reconciler.pending > 0) {
       const settling = reconciler.settle(settle);
       if (settling !== undefined) {
-        const settled = await beforeDeadline(settling, until);
+        const settled = await beforeDeadline(settling.done, deadline.until);
         if (settled !== true) {
-          // Not in Redis (yet): memory holds the truth about these keys.
           const cause =
             settled === EXPIRED
               ? new GuardTimeoutError(this.timeoutMs)
               : new Error('changes made in memory during the outage are not in Redis yet');
+          // Not in Redis (yet): memory holds the truth about these keys, unless part of them
+          // landed meanwhile (memory dropped those), when neither can answer for all of them.
+          if (!settling.memoryKnows()) throw this.unavailable(operation, cause);
           return this.#fromMemory(operation, memory, rewrites, cause);
         }
         // Replayed: memory dropped its copies and no longer knows these keys.
         fallback = undefined;
       }
     }
-    return this.#toRedis(operation, until, redis, fallback, rewrites);
+    return this.#toRedis(operation, deadline, redis, fallback, rewrites);
   }
 
   /**
@@ -163,7 +170,13 @@ export class StoreCalls {
     const own = (cause as { problem?: Problem } | null | undefined)?.problem;
     if (own !== undefined) return own;
     const current = this.connection.diagnosis() ?? undefined;
-    const found = diagnose(cause, { timeoutMs: this.timeoutMs });
+    const found =
+      diagnose(cause, { timeoutMs: this.timeoutMs }) ??
+      // A link just lost has no diagnosis until a reconnection attempt fails: as far as a caller
+      // can tell, Redis refused the call.
+      (current === undefined && this.connection.client.status !== 'ready'
+        ? diagnose(LINK_DOWN)
+        : undefined);
     if (found === undefined) return current;
     return current?.kind === found.kind ? current : { ...found, since: Date.now() };
   }
@@ -179,12 +192,13 @@ export class StoreCalls {
 
   async #toRedis<R>(
     operation: string,
-    until: number,
+    deadline: CallDeadline,
     redis: (client: RedisClient) => R | PromiseLike<R>,
     memory: ((fallback: MemoryBackend) => R) | undefined,
     rewrites: string | undefined,
   ): Promise<R> {
     const connection = this.connection;
+    if (deadline.redisAnswered) memory = undefined;
     if (connection.state !== 'ready') {
       // A misconfiguration is not waited out: answered at once, with the diagnosis.
       const problem = connection.diagnosis();
@@ -192,7 +206,7 @@ export class StoreCalls {
         return this.#unusable(operation, new RedisMisconfiguredError(problem), memory, rewrites);
       }
     }
-    const left = until - performance.now();
+    const left = deadline.until - performance.now();
     if (left <= 0) {
       return this.#unusable(operation, new GuardTimeoutError(this.timeoutMs), memory, rewrites);
     }
@@ -200,7 +214,7 @@ export class StoreCalls {
     // down), or here at the caller's deadline, after which a late call by the guard does nothing.
     let answered = false;
     const fallback =
-      memory === undefined
+      memory === undefined || deadline.redisAnswered
         ? undefined
         : (error: unknown): R => {
             if (answered) return undefined as R;
@@ -210,15 +224,18 @@ export class StoreCalls {
     try {
       const call = connection.execute(redis, { operation, fallback });
       const result =
-        left >= this.timeoutMs - FRESH_MS ? await call : await beforeDeadline(call, until);
+        left >= this.timeoutMs - FRESH_MS ? await call : await beforeDeadline(call, deadline.until);
       if (result === EXPIRED) {
         const timeout = new GuardTimeoutError(this.timeoutMs);
         if (fallback === undefined) throw this.unavailable(operation, timeout);
         return fallback(timeout);
       }
-      // Redis answered: a good moment to replay what the memory fallback did meanwhile.
-      const reconciler = this.reconciler;
-      if (!answered && reconciler !== undefined && reconciler.pending > 0) reconciler.kick();
+      if (!answered) {
+        deadline.redisAnswered = true;
+        // Redis answered: a good moment to replay what the memory fallback did meanwhile.
+        const reconciler = this.reconciler;
+        if (reconciler !== undefined && reconciler.pending > 0) reconciler.kick();
+      }
       return result;
     } catch (error) {
       // Already a fail-closed error of this store (from the fallback): counted once.
@@ -246,11 +263,11 @@ export class StoreCalls {
   ): R {
     const fallback = this.#memory;
     if (fallback === undefined) throw this.unavailable(operation, cause);
-    if (rewrites !== undefined && this.reconciler?.replaying(rewrites)) {
+    if (rewrites !== undefined && this.reconciler?.copyInDoubt(rewrites)) {
       throw this.unavailable(
         operation,
         new Error(
-          'a change made in memory during the outage is being copied into Redis right now; try again',
+          'this session was copied into Redis after the outage and Redis has not confirmed the copy yet: a change made in memory now could be lost, so it is refused; try again once Redis answers',
           { cause },
         ),
       );

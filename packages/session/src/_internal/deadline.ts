@@ -1,3 +1,21 @@
+/**
+ * The deadline of one store call, shared by all of its round trips (and the replays it waits
+ * for), and whether Redis already answered a part of it.
+ */
+export class CallDeadline {
+  /** When the call must be answered, a `performance.now()` time. */
+  readonly until: number;
+  /**
+   * Redis answered a part of the call: the memory fallback, which may not know what Redis said
+   * (a session created before the outage, or copied there since), must not answer the rest.
+   */
+  redisAnswered = false;
+
+  constructor(timeoutMs: number) {
+    this.until = performance.now() + timeoutMs;
+  }
+}
+
 /** What {@link beforeDeadline} resolves with when the deadline came first. */
 export const EXPIRED: unique symbol = Symbol('expired');
 

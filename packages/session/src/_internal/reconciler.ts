@@ -23,6 +23,12 @@ export interface ReconcilerOptions {
   usable(): boolean;
 }
 
+/** A settle in progress (see {@link Reconciler.settle}). */
+export interface Settling {
+  readonly done: Promise<boolean>;
+  memoryKnows(): boolean;
+}
+
 /** Counters of the reconciliation; the store's `stats()` includes them. */
 export interface ReconcileStats {
   pendingReconcile: number;
@@ -61,6 +67,11 @@ export class Reconciler implements MemoryJournal {
   readonly #prefix: string;
   readonly #changes: PendingChanges;
   readonly #inflight = new Map<string, Promise<boolean>>();
+  // Records whose last copy failed after it may have been sent (see copyInDoubt); bounded.
+  readonly #doubtful = new Set<string>();
+  // Index keys of users some of whose copies landed (and left memory) while other changes of
+  // theirs still wait: memory's view of those users is partial (see settle); bounded.
+  readonly #partial = new Set<string>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #running = false;
   #closed = false;
@@ -154,28 +165,40 @@ export class Reconciler implements MemoryJournal {
   /**
    * Called before a Redis call about `keys` (record, index or express keys): replays the pending
    * changes of those keys first (for an index key: the user's pending changes), so that Redis
-   * answers with them applied. `undefined` when nothing is pending for them (the common case);
-   * else resolves `true` once they are in Redis (memory then no longer holds them), or `false`
-   * when they could not be replayed now (Redis unusable): memory holds the truth about them. Never
-   * rejects. The caller bounds its wait (it may give up before this settles).
+   * answers with them applied. `undefined` when nothing is pending for them (the common case).
+   * Else `done` resolves `true` once they are all in Redis (memory then no longer holds them), or
+   * `false` when they could not all be replayed now (Redis unusable); it never rejects, and the
+   * caller bounds its wait (it may give up before it settles). Until `done` is `true`,
+   * `memoryKnows()` tells whether memory still holds every record those changes were about
+   * (none of their copies landed yet): only then may memory answer for them.
    */
-  settle(keys: readonly string[]): Promise<boolean> | undefined {
+  settle(keys: readonly string[]): Settling | undefined {
     const pending: string[] = [];
     for (const key of keys) {
       if (this.#isPending(key)) pending.push(key);
       const related = this.#changes.related(key);
       if (related !== undefined) pending.push(...related);
     }
-    return pending.length === 0 ? undefined : this.#settle(pending);
+    if (pending.length === 0) return undefined;
+    const writes = this.#changes.writes;
+    const copies = pending.filter((key) => writes.has(key));
+    return {
+      done: this.#settle(pending),
+      // A copy that landed is dropped from memory (and its entry with it); a user some of whose
+      // copies landed while other changes of theirs wait is only partly known to memory.
+      memoryKnows: () =>
+        copies.every((key) => writes.has(key)) && !keys.some((key) => this.#isPartial(key)),
+    };
   }
 
   /**
-   * Whether the replay of the change about `key` is in flight now: memory must not rewrite that
-   * record until it lands, or the newer version would be skipped by the copy (which never
-   * overwrites).
+   * Whether a copy of the record `key` may be on its way to Redis: its replay is in flight, or
+   * failed after it may have been sent (a timeout, a lost link) and has not completed since. Memory
+   * must not rewrite that record meanwhile: a copy that landed is never overwritten, so the
+   * rewrite would be lost.
    */
-  replaying(key: string): boolean {
-    return this.#inflight.has(key);
+  copyInDoubt(key: string): boolean {
+    return this.#inflight.has(key) || this.#doubtful.has(key);
   }
 
   /**
@@ -242,7 +265,9 @@ export class Reconciler implements MemoryJournal {
     if (write !== undefined && !(await this.#replayEntry(key, write, changes.writes))) {
       return false;
     }
-    return !changes.destroys.has(key) && !changes.writes.has(key);
+    const done = !changes.destroys.has(key) && !changes.writes.has(key);
+    if (done) this.#doubtful.delete(key);
+    return done;
   }
 
   async #replayEntry<E extends Entry>(
@@ -255,7 +280,10 @@ export class Reconciler implements MemoryJournal {
     try {
       copied = await this.#apply(key, entry);
     } catch (error) {
-      if (isSessionError(error) && error.code === 'E_SESSION_UNAVAILABLE') return false;
+      if (isSessionError(error) && error.code === 'E_SESSION_UNAVAILABLE') {
+        if (entry.kind === 'session' || entry.kind === 'express') this.#doubt(key);
+        return false;
+      }
       // Redis answered with an error (e.g. OOM): replaying again would not help.
       if (map.get(key) === entry) {
         changes.remove(map, key);
@@ -269,8 +297,10 @@ export class Reconciler implements MemoryJournal {
     if (copied) this.#reconciled++;
     else this.#skipped++;
     if (entry.kind === 'user') this.#usersReplayed++;
-    if (entry.kind === 'session') this.#memory.forgetSession(key, entry.index, entry.id);
-    else if (entry.kind === 'express') this.#memory.forgetExpress(key);
+    if (entry.kind === 'session') {
+      this.#memory.forgetSession(key, entry.index, entry.id);
+      if (this.#isWaiting(entry.index)) this.#remember(this.#partial, entry.index);
+    } else if (entry.kind === 'express') this.#memory.forgetExpress(key);
     return true;
   }
 
@@ -340,6 +370,32 @@ export class Reconciler implements MemoryJournal {
         return reply === 1;
       }
     }
+  }
+
+  #doubt(key: string): void {
+    this.#remember(this.#doubtful, key);
+  }
+
+  // A bounded set: the oldest member leaves first.
+  #remember(set: Set<string>, key: string): void {
+    set.delete(key);
+    set.add(key);
+    if (set.size > this.#options.capacity) {
+      const oldest = set.values().next();
+      if (!oldest.done) set.delete(oldest.value);
+    }
+  }
+
+  // Whether changes of the user with this index key wait (their sessions', or a destroy of all).
+  #isWaiting(index: string): boolean {
+    return this.#changes.related(index) !== undefined || this.#changes.destroys.has(index);
+  }
+
+  #isPartial(key: string): boolean {
+    if (!this.#partial.has(key)) return false;
+    if (this.#isWaiting(key)) return true;
+    this.#partial.delete(key); // nothing waits any more: calls go to Redis
+    return false;
   }
 
   #isPending(key: string): boolean {
