@@ -813,3 +813,32 @@ describe('createGuard: onFailure', () => {
     expect(() => createGuard({ timeoutMs: 1, onFailure: 42 as never })).toThrow(/onFailure/);
   });
 });
+
+describe('createGuard after an event-loop stall', () => {
+  it('does not time out a call whose reply arrived during the stall', async () => {
+    const r = await startRedis();
+    const redis = new Redis(r.url);
+    await redis.ping();
+    const guard = createGuard({ timeoutMs: 50, breaker: { maxFailures: 1 } });
+    const results: unknown[] = [];
+    for (let i = 0; i < 5; i++) {
+      const call = guard.execute(() => redis.ping(), () => 'timed out');
+      // The process stalls longer than the deadline; the reply waits in the socket buffer.
+      const until = performance.now() + 150;
+      while (performance.now() < until) {
+        // busy: a GC pause or a starved CPU
+      }
+      results.push(await call);
+    }
+    expect(results).toEqual(['PONG', 'PONG', 'PONG', 'PONG', 'PONG']);
+    expect(guard.stats()).toMatchObject({ timeouts: 0, successes: 5 });
+    expect(guard.breaker?.state).toBe('closed');
+    // A call that really gets no answer still times out by its deadline.
+    await r.freeze();
+    const started = performance.now();
+    expect(await guard.execute(() => redis.ping(), () => 'timed out')).toBe('timed out');
+    expect(performance.now() - started).toBeLessThan(50 + 60);
+    await r.resume();
+    redis.disconnect();
+  });
+});

@@ -264,6 +264,10 @@ function capture(resolve: (value: unknown) => void, reject: (error: unknown) => 
 }
 
 const SAMPLE_MASK = 7;
+/** A deadline tick later than this (ms) is deferred past the poll phase (see #onTimer). */
+const LATE_TICK_MS = 20;
+/** How many times in a row a late expiry may be deferred. */
+const MAX_DEFERRALS = 3;
 
 /**
  * Creates a guard: the one place where "try Redis, else do this" lives. Every call runs under a
@@ -298,7 +302,33 @@ class CircuitGuard implements Guard {
   #fallbacks = 0;
   #ignored = 0;
   #pending = 0;
-  readonly #onTimer = (): void => this.#expire();
+  // When the timer (or a deferred expiry) was due (ms, performance.now()), to tell a late one apart.
+  #timerDue = 0;
+  #deferrals = 0;
+  #successesAtDeferral = 0;
+  readonly #onTimer = (): void => this.#expireUnlessLate();
+  // A tick that comes late means the process stalled (GC, CPU starvation): replies that arrived
+  // meanwhile wait in the socket buffers, and timers run before I/O in the event loop. Expire after
+  // a poll phase instead (setImmediate runs right after it), so that an answered call is not
+  // declared timed out (and counted as a breaker failure) only because its reply was read after the
+  // timer. A deferred expiry that itself runs late (another stall, with no poll in between) is
+  // deferred again; while replies keep arriving between two deferrals there is no limit, without
+  // any a bounded number of times: calls to a frozen server still time out in a stalling process.
+  #expireUnlessLate(): void {
+    const now = performance.now();
+    if (this.#successes !== this.#successesAtDeferral) this.#deferrals = 0;
+    if (now - this.#timerDue > LATE_TICK_MS && this.#deferrals < MAX_DEFERRALS) {
+      this.#deferrals++;
+      this.#successesAtDeferral = this.#successes;
+      // Calls started during the poll phase get deadlines from the current time.
+      this.#clock = now;
+      this.#timerDue = now;
+      setImmediate(this.#onTimer);
+      return;
+    }
+    this.#deferrals = 0;
+    this.#expire();
+  }
 
   constructor(options: GuardOptions) {
     if (typeof options !== 'object' || options === null) {
@@ -497,6 +527,7 @@ class CircuitGuard implements Guard {
   ): Pending {
     if (this.#timer === undefined) {
       this.#clock = performance.now();
+      this.#timerDue = this.#clock + this.#tickMs;
       this.#timer = setTimeout(this.#onTimer, this.#tickMs);
     }
     // Latency samples feed the breaker's ring: one call in 8 (a clock read is not free).
@@ -648,6 +679,7 @@ class CircuitGuard implements Guard {
     // Keep ticking while calls are in flight (each tick refreshes the shared clock), and fire
     // exactly at the head's deadline when it is nearer than a tick.
     const delay = Math.min(this.#tickMs, Math.max(1, Math.ceil(head.deadline - now)));
+    this.#timerDue = now + delay;
     this.#timer = setTimeout(this.#onTimer, delay);
   }
 

@@ -270,7 +270,6 @@ class ManagedConnection extends EventEmitter<ConnectionEvents> implements Connec
   #lastCallFinding: Finding | undefined;
   #epoch = 0;
   #verifiedEpoch = -1;
-  #everReady = false;
   #logged = new Set<string>();
   #protocolProbeAt = -Infinity;
   #closing: Promise<void> | undefined;
@@ -520,7 +519,6 @@ class ManagedConnection extends EventEmitter<ConnectionEvents> implements Connec
 
   #changed(from: ConnectionState, to: ConnectionState, reason: string, error: unknown): void {
     if (to === 'ready') {
-      this.#everReady = true;
       this.#lastCallFinding = undefined;
       if (
         this.breaker !== undefined &&
@@ -533,7 +531,9 @@ class ManagedConnection extends EventEmitter<ConnectionEvents> implements Connec
       for (const waiter of [...this.#waiters]) this.#settleWaiter(waiter, undefined);
     } else if (to === 'unusable' && this.#problem === null) {
       const found =
-        (error === undefined ? undefined : diagnose(error, this.#ctx)) ?? this.#lastCallFinding;
+        (error === undefined ? undefined : diagnose(error, this.#ctx)) ??
+        this.#lastCallFinding ??
+        (reason === 'connection_lost' ? this.#linkClosed() : undefined);
       if (found !== undefined) this.#setProblem(found, false);
     }
     const problem = this.#problem;
@@ -548,6 +548,17 @@ class ManagedConnection extends EventEmitter<ConnectionEvents> implements Connec
         outageMs: from === 'unusable' ? Math.round(this.#watch.unusableMs) : 0,
       });
     }
+  }
+
+  /** What is known when the link closed without an error: the reconnection attempts say more. */
+  #linkClosed(): Finding {
+    const at = this.#ctx.address === undefined ? '' : ` to ${this.#ctx.address}`;
+    return {
+      kind: 'refused',
+      message: `the connection${at} was closed`,
+      hint: 'the server restarted, was killed, or closed the connection (CLIENT KILL, timeout, maxclients): reconnecting',
+      misconfiguration: false,
+    };
   }
 
   readonly #onBreakerOpen = (): void => {
@@ -660,8 +671,10 @@ class ManagedConnection extends EventEmitter<ConnectionEvents> implements Connec
    */
   #maybeProbeProtocol(found: Finding): void {
     const ctx = this.#ctx;
-    if (this.isCluster || ctx.host === undefined || ctx.port === undefined || this.#everReady)
-      return;
+    // Only while Redis is not usable (also after it once was: the server may have been switched
+    // to TLS, or off it, behind the same address).
+    if (this.isCluster || ctx.host === undefined || ctx.port === undefined) return;
+    if (this.#watch.state === 'ready' || this.#watch.state === 'closed') return;
     const suspicious =
       (found.kind === 'refused' && !ctx.tls && /ECONNRESET|EPIPE/.test(found.message)) ||
       (found.kind === 'timeout' && ctx.tls === true);
@@ -671,7 +684,7 @@ class ManagedConnection extends EventEmitter<ConnectionEvents> implements Connec
     this.#protocolProbeAt = t;
     const clientTls = ctx.tls === true;
     void probeProtocol(ctx.host, ctx.port, clientTls, this.timeoutMs).then((spoken) => {
-      if (this.#closing !== undefined || this.#everReady) return;
+      if (this.#closing !== undefined || this.#watch.state === 'ready') return;
       if (!clientTls && spoken === 'tls') {
         this.#setProblem(
           {
