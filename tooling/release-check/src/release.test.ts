@@ -28,9 +28,20 @@ import {
 } from './workspace';
 
 const resultsDir = fileURLToPath(new URL('../.test-results', import.meta.url));
-const packages = publishedPackages();
-const nodes = nodeBinaries();
 const source = process.env.X_RELEASE_SOURCE === 'HEAD' ? 'HEAD' : 'worktree';
+/** True when the last commit has this file (for `X_RELEASE_SOURCE=HEAD`). */
+function committed(path: string): boolean {
+  try {
+    execFileSync('git', ['cat-file', '-e', `HEAD:${path}`], { cwd: rootDir, stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const packages = publishedPackages().filter(
+  (p) => source === 'worktree' || committed(`${p.path}/package.json`),
+);
+const nodes = nodeBinaries();
 
 /** A file of the source being released (the work tree, or the last commit). */
 function readSource(path: string): string {
