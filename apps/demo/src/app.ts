@@ -181,6 +181,7 @@ async function compose(options: DemoOptions, undo: Array<() => unknown>): Promis
     timeoutMs: operationTimeoutMs * 2,
     breaker: redis ? breaker : offline!.breaker,
     fallback: sessionFallback,
+    logger: redis ? log : false,
   });
   undo.push(() => sessions.close());
   if (redis && sessionFallback === 'memory') {

@@ -37,6 +37,26 @@ describe.concurrent('README quick start', () => {
     }
   });
 
+  it('fails closed at once, saying why, when Redis is refused or the password is wrong', async ({
+    expect,
+  }) => {
+    const down = await startRedis();
+    await down.kill(); // a port where nothing listens
+    const refused = await example.run({ REDIS_URL: down.url }, 15_000);
+    expect(refused.exitCode, refused.stderr).toBe(1);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toMatch(
+      /\[@x\/session\] Redis unavailable during create: connect ECONNREFUSED 127\.0\.0\.1:\d+\. nothing accepts connections at 127\.0\.0\.1:\d+: start Redis there/,
+    );
+    const secured = await startRedis({ password: 'secret' });
+    const wrong = await example.run({ REDIS_URL: secured.url.replace('secret', 'wrong') }, 15_000);
+    expect(wrong.exitCode, wrong.stderr).toBe(1);
+    expect(wrong.stdout).toBe('');
+    expect(wrong.stderr).toMatch(
+      /\[@x\/session\] Redis unavailable during create: WRONGPASS .*REDIS_PASSWORD/,
+    );
+  });
+
   it('type-checks as written', async ({ expect }) => {
     const result = await example.typecheck();
     expect(result.stdout + result.stderr).toBe('');

@@ -47,8 +47,10 @@ const FRESH_MS = 1;
  * not in Redis yet first replays them (the reconciler's `settle`), within the same deadline. If
  * they cannot be replayed in time, memory still holds the truth about those keys and answers; once
  * they are replayed (all of them, or some: a copy that landed is dropped from memory), memory no
- * longer knows them, so the call is answered by Redis or fails closed. A call that would rewrite a record in memory while a copy of that record may be on its
- * way to Redis fails closed instead (the copy never overwrites, so the rewrite would be lost).
+ * longer knows them, so the call is answered by Redis or fails closed. Likewise once Redis
+ * answered a part of a call (the owner of a session, a user's list), the rest is not asked of
+ * memory. A call that would rewrite a record in memory while a copy of that record may be on its
+ * way to Redis fails closed too (the copy never overwrites, so the rewrite would be lost).
  */
 export class StoreCalls {
   /** Calls that failed with `SessionUnavailableError`. */
@@ -113,8 +115,9 @@ export class StoreCalls {
   /**
    * Runs `redis(client)` through the connection before the deadline, or `memory(fallback)` when
    * Redis cannot serve it and the store has the memory fallback (unless Redis answered an earlier
-   * part of the same call); else rejects with `SessionUnavailableError`. Command errors (a reply such as `WRONGTYPE`) are rethrown as they
-   * are. `settle` and `rewrites`: see {@link StoreCalls.script}.
+   * part of the same call); else rejects with `SessionUnavailableError`. Command errors (a reply
+   * such as `WRONGTYPE`) are rethrown as they are. `settle` and `rewrites`: see
+   * {@link StoreCalls.script}.
    */
   async command<R>(
     operation: string,
@@ -174,7 +177,7 @@ export class StoreCalls {
       diagnose(cause, { timeoutMs: this.timeoutMs }) ??
       // A link just lost has no diagnosis until a reconnection attempt fails: as far as a caller
       // can tell, Redis refused the call.
-      (current === undefined && this.connection.client.status !== 'ready'
+      (current === undefined && this.connection.state !== 'ready'
         ? diagnose(LINK_DOWN)
         : undefined);
     if (found === undefined) return current;
@@ -214,7 +217,7 @@ export class StoreCalls {
     // down), or here at the caller's deadline, after which a late call by the guard does nothing.
     let answered = false;
     const fallback =
-      memory === undefined || deadline.redisAnswered
+      memory === undefined
         ? undefined
         : (error: unknown): R => {
             if (answered) return undefined as R;
