@@ -494,3 +494,16 @@ describe('close() during an outage', () => {
     expect(connection.diagnosis()?.kind).toBe('permission');
   });
 });
+
+describe('owned: true', () => {
+  it('hands a given client over: the connection closes it', async () => {
+    const server = await startRedis();
+    const client = new Redis(server.url);
+    const connection = connect({ redis: client, owned: true });
+    await connection.ready();
+    expect(connection.owned).toBe(true);
+    await connection.close();
+    await waitFor('the client to end', () => client.status === 'end', { timeoutMs: 2_000 });
+    expect(() => createConnection({ redis: server.url, owned: false })).toThrow(/always owned/);
+  });
+});

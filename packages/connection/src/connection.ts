@@ -296,7 +296,7 @@ class ManagedConnection extends EventEmitter<ConnectionEvents> implements Connec
       ioredis: { maxRetriesPerRequest: 0, failoverDetector: true, ...o.ioredis },
     });
     this.client = client;
-    this.owned = owned;
+    this.owned = owned || o.owned === true;
     this.isCluster = isCluster(client);
     this.#ctx = describeTarget(client, o.timeoutMs);
     if (owned)
@@ -307,7 +307,7 @@ class ManagedConnection extends EventEmitter<ConnectionEvents> implements Connec
       );
     this.#watch = new OutageWatch({
       client,
-      owned,
+      owned: this.owned,
       timeoutMs: o.timeoutMs,
       probeIntervalMs: o.probeIntervalMs,
       healthCheckIntervalMs: o.healthCheckIntervalMs,
@@ -588,6 +588,11 @@ class ManagedConnection extends EventEmitter<ConnectionEvents> implements Connec
 
   #setProblem(found: Finding, fromCall: boolean): void {
     const previous = this.#problem ?? undefined;
+    // A setup error of the connection stays the diagnosis until Redis is usable again: the resets
+    // and refusals that follow it are its consequences, not a new problem.
+    if (previous?.misconfiguration && this.#problemFromCallAt === 0 && !found.misconfiguration) {
+      return;
+    }
     const problem = toProblem(found, previous);
     this.#problemFromCallAt = fromCall ? Date.now() : 0;
     if (problem === previous) return;

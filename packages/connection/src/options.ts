@@ -13,6 +13,14 @@ export interface ConnectionOptions {
    */
   redis: RedisSource;
   /**
+   * Whether the connection owns the client: then it closes it in `close()`, caps its reconnection
+   * delay and may reset its sockets (a blackholed link). A client created from a URL or config is
+   * always owned; a given client is borrowed unless `owned: true` hands it over (e.g. a duplicate
+   * made for this connection alone).
+   * @default true for a URL or config, false for a given client
+   */
+  owned?: boolean | undefined;
+  /**
    * ioredis options for a client created from a URL or config (ignored for a given client),
    * applied after the fail-fast choices of `@x/config`.
    * @default undefined
@@ -68,6 +76,7 @@ export interface ResolvedConnectionOptions {
   timeoutMs: number;
   breaker: Breaker | BreakerOptions | false;
   logger: Logger | undefined;
+  owned: boolean | undefined;
   name: string;
   probeIntervalMs: number;
   healthCheckIntervalMs: number;
@@ -118,6 +127,17 @@ export function resolveConnectionOptions(options: ConnectionOptions): ResolvedCo
       'a function (msg, fields), a pino or console-like logger, or false',
     );
   }
+  const owned = options.owned;
+  if (owned !== undefined && typeof owned !== 'boolean') {
+    throw new ConnectionOptionsError('owned', owned, 'a boolean');
+  }
+  if (owned === false && !isRedisClient(redis)) {
+    throw new ConnectionOptionsError(
+      'owned',
+      owned,
+      'true or undefined: a client created from a URL or config is always owned',
+    );
+  }
   const name = options.name ?? CONNECTION_DEFAULTS.name;
   if (typeof name !== 'string' || name === '') {
     throw new ConnectionOptionsError('name', name, 'a non-empty string');
@@ -128,6 +148,7 @@ export function resolveConnectionOptions(options: ConnectionOptions): ResolvedCo
     timeoutMs: ms('timeoutMs', options.timeoutMs, CONNECTION_DEFAULTS.timeoutMs, 1),
     breaker,
     logger: options.logger,
+    owned,
     name,
     probeIntervalMs: ms(
       'probeIntervalMs',
