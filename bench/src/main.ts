@@ -52,6 +52,12 @@ const CASES: CaseEntry[] = [
     aliases: ['fault', 'chaos'],
     load: async () => (await import('./cases/failover')).failoverCase,
   },
+  {
+    id: 7,
+    name: 'otel',
+    aliases: ['observability', 'opentelemetry'],
+    load: async () => (await import('./cases/otel')).otelCase,
+  },
 ];
 
 const USAGE = `usage: pnpm bench [-- [--quick] [--strict] [case ...]]
