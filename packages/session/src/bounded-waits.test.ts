@@ -133,7 +133,9 @@ describe('Redis frozen (SIGSTOP: connections accepted, nothing answers)', () => 
     const s = store({ redis: server.url, timeoutMs: 300, breaker: false });
     const outcomes = await everyCall(s);
     expectFailedClosed(outcomes, 'timeout', 300 + 150);
-    for (const { name, ms } of outcomes) expect(ms, name).toBeGreaterThanOrEqual(280);
+    // The first one waited for its deadline; later ones may end sooner, when the connection resets
+    // a handshake that never completes (it then reconnects), still with the timeout diagnosis.
+    expect(outcomes[0]!.ms).toBeGreaterThanOrEqual(280);
     expect(s.stats().failedClosed).toBe(outcomes.length);
 
     const ready = await timed('ready', () => s.ready());
