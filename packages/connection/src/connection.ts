@@ -6,7 +6,14 @@ import {
   type Guard,
   type GuardOperation,
 } from '@x/breaker';
-import { isCluster, type RedisClient, resolveRedis } from '@x/config';
+import {
+  type CredentialsRefreshFailure,
+  type CredentialsTracker,
+  isCluster,
+  type RedisClient,
+  resolveRedis,
+  trackCredentials,
+} from '@x/config';
 import type { ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { probeProtocol } from './_internal/protocol-probe.js';
 import {
@@ -273,6 +280,10 @@ class ManagedConnection extends EventEmitter<ConnectionEvents> implements Connec
   #logged = new Set<string>();
   #protocolProbeAt = -Infinity;
   #closing: Promise<void> | undefined;
+  // Credential trackers: the ones the connection started (closed with it), and the client's own
+  // when it was given (only observed).
+  readonly #trackers: { tracker: CredentialsTracker; own: boolean }[] = [];
+  readonly #credentialsRefreshMs: number | undefined;
 
   constructor(options: ConnectionOptions) {
     super();
@@ -324,6 +335,11 @@ class ManagedConnection extends EventEmitter<ConnectionEvents> implements Connec
     this.#listen('close', () => this.#watch.onLinkLost());
     this.#listen('end', () => this.#watch.onLinkLost());
     this.breaker?.on('open', this.#onBreakerOpen);
+    this.#credentialsRefreshMs = o.credentialsRefreshMs;
+    // A client that authenticates through a credentials provider: its re-authentication goes
+    // through the guard (deadline and breaker) when the connection owns it, and a failed refresh
+    // becomes the diagnosis (the connection keeps serving on its current credentials).
+    this.#trackCredentials(client, this.owned);
     const status = client.status;
     if (status === 'ready') this.#watch.onReady();
     else if (status === 'end' || status === 'close') this.#watch.onLinkLost();
@@ -439,6 +455,7 @@ class ManagedConnection extends EventEmitter<ConnectionEvents> implements Connec
     const dup = this.isCluster
       ? (this.client as import('ioredis').Cluster).duplicate([], named as ClusterOptions)
       : (this.client as Redis).duplicate(named as RedisOptions);
+    this.#trackCredentials(dup, true);
     dup.on('error', (error: unknown) => this.#onClientError(error));
     dup.on('node error', (error: unknown) => this.#onClientError(error));
     this.#duplicates.add(dup);
@@ -499,6 +516,11 @@ class ManagedConnection extends EventEmitter<ConnectionEvents> implements Connec
     for (const waiter of [...this.#waiters]) this.#settleWaiter(waiter, closed);
     this.#watch.stop();
     this.breaker?.off('open', this.#onBreakerOpen);
+    for (const { tracker, own } of this.#trackers) {
+      tracker.off('refresh-failed', this.#onRefreshFailed);
+      if (own) tracker.close();
+    }
+    this.#trackers.length = 0;
     for (const [event, fn] of this.#listeners) this.client.off(event, fn);
     this.#listeners.length = 0;
     if (this.owned) this.client.on('error', noop);
@@ -549,6 +571,38 @@ class ManagedConnection extends EventEmitter<ConnectionEvents> implements Connec
       });
     }
   }
+
+  /**
+   * Follows the credentials of `client` when it authenticates through `@x/config`'s credentials
+   * provider (does nothing otherwise). `own`: replace its tracker with one whose `AUTH` goes
+   * through the guard.
+   */
+  #trackCredentials(client: RedisClient, own: boolean): void {
+    let tracker: CredentialsTracker;
+    try {
+      tracker = trackCredentials(client);
+    } catch {
+      return; // no credentials provider: nothing to refresh
+    }
+    if (own) {
+      tracker.close();
+      tracker = trackCredentials(client, {
+        refreshMs: this.#credentialsRefreshMs,
+        authenticate: (connection, credentials) =>
+          this.guard.execute(() =>
+            credentials.username === undefined
+              ? connection.call('AUTH', credentials.password)
+              : connection.call('AUTH', credentials.username, credentials.password),
+          ),
+      });
+    }
+    tracker.on('refresh-failed', this.#onRefreshFailed);
+    this.#trackers.push({ tracker, own });
+  }
+
+  readonly #onRefreshFailed = (failure: CredentialsRefreshFailure): void => {
+    this.report(failure.error);
+  };
 
   /** What is known when the link closed without an error: the reconnection attempts say more. */
   #linkClosed(): Finding {

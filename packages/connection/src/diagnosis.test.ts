@@ -56,7 +56,16 @@ describe('diagnose', () => {
     [err("READONLY You can't write against a read only replica."), 'readonly', /primary/],
     [err('LOADING Redis is loading the dataset in memory'), 'loading', /loading/],
     [err("OOM command not allowed when used memory > 'maxmemory'."), 'oom', /maxmemory-policy/],
-    [err('the provider threw', { code: 'E_CREDENTIALS' }), 'auth', /credentials provider/],
+    [err('the provider threw', { code: 'E_CREDENTIALS_PROVIDER' }), 'auth', /credentials provider/],
+    [err('WRONGPASS invalid', { code: 'E_CREDENTIALS_REJECTED' }), 'auth', /provider returned/],
+    [
+      err('not connected to Redis: the last attempt failed: wrong version number', {
+        code: 'E_REDIS_NOT_CONNECTED',
+        cause: err('connect ECONNREFUSED 127.0.0.1:1', { code: 'ECONNREFUSED' }),
+      }),
+      'refused',
+      /nothing accepts/,
+    ],
   ])('%s → %s', (error, kind, hint) => {
     const found = diagnose(error, ctx);
     expect(found?.kind).toBe(kind);

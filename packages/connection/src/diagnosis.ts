@@ -87,9 +87,15 @@ const at = (ctx: DiagnoseContext): string => (ctx.address ? ` at ${ctx.address}`
 const RULES: readonly Rule[] = [
   {
     kind: 'auth',
-    codes: ['E_CREDENTIALS', 'E_CREDENTIALS_PROVIDER'],
+    codes: ['E_CREDENTIALS_PROVIDER'],
     hint: () =>
       'the credentials provider failed or timed out: fix it; open connections keep serving until their own credentials expire',
+  },
+  {
+    kind: 'auth',
+    codes: ['E_CREDENTIALS_REJECTED'],
+    hint: () =>
+      'Redis refused the credentials the provider returned: check what it returns (user, password or token, its expiry) against the ACL user on the server',
   },
   {
     kind: 'auth',
@@ -335,6 +341,8 @@ function diagnoseOne(error: unknown, ctx: DiagnoseContext): Finding | undefined 
     name?: unknown;
   };
   const code = typeof e.code === 'string' ? e.code : undefined;
+  // @x/config's "not connected" error only wraps the reason: its cause is diagnosed instead.
+  if (code === 'E_REDIS_NOT_CONNECTED') return undefined;
   const message = typeof e.message === 'string' ? e.message : '';
   const text = message.startsWith('Ready check failed: ')
     ? message.slice('Ready check failed: '.length)

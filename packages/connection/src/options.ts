@@ -81,6 +81,8 @@ export interface ResolvedConnectionOptions {
   probeIntervalMs: number;
   healthCheckIntervalMs: number;
   startupProbeTimeoutMs: number;
+  /** The config's `credentialsRefreshMs`, for the trackers of the connection's duplicates. */
+  credentialsRefreshMs: number | undefined;
 }
 
 /** The defaults used when neither the options nor the config say otherwise. */
@@ -168,6 +170,7 @@ export function resolveConnectionOptions(options: ConnectionOptions): ResolvedCo
       fromConfig?.startupProbeTimeoutMs ?? CONNECTION_DEFAULTS.startupProbeTimeoutMs,
       1,
     ),
+    credentialsRefreshMs: fromConfig?.credentialsRefreshMs,
   };
 }
 
