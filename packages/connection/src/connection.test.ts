@@ -507,3 +507,36 @@ describe('owned: true', () => {
     expect(() => createConnection({ redis: server.url, owned: false })).toThrow(/always owned/);
   });
 });
+
+describe('Redis dies right after the connection was created', () => {
+  it('reports no false recovery', async () => {
+    for (let i = 0; i < 5; i++) {
+      const server = await startRedis();
+      const connection = connect({ redis: server.url });
+      const states: string[] = [];
+      connection.on('state', (e) => states.push(`${e.from}->${e.to}:${e.reason}`));
+      await connection.execute((r) => r.set('k', 'v'));
+      await server.kill();
+      await sleep(300);
+      expect(states).not.toContain('unusable->ready:recovered');
+      await connection.close();
+    }
+  });
+
+  it('many instances on one given client: no listener warning', async () => {
+    const server = await startRedis();
+    const client = new Redis(server.url);
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const connections = Array.from({ length: 15 }, () => connect({ redis: client }));
+      await Promise.all(connections.map((c) => c.ready()));
+      await sleep(20);
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+      client.disconnect();
+    }
+  });
+});

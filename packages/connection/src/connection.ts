@@ -696,15 +696,19 @@ class ManagedConnection extends EventEmitter<ConnectionEvents> implements Connec
       this.#setProblem(this.#handshakeFinding, false);
       return false;
     }
+    // The PING answered, but the link may have dropped since (Redis killed right after).
+    if (this.client.status !== 'ready') return false;
     if (this.isCluster || this.#verifiedEpoch === this.#epoch) return true;
     const epoch = this.#epoch;
     let info: string | undefined;
     try {
       info = await withDeadline((this.client as Redis).info('server'), this.timeoutMs);
-    } catch {
-      // INFO may be forbidden by an ACL: the mode cannot be checked, Redis is usable.
-      return true;
+    } catch (error) {
+      // INFO may be forbidden by an ACL: the mode cannot be checked, Redis is usable. Any other
+      // failure (the link dropped, no answer) is not a verdict: the watch probes again.
+      return /^NOPERM/.test((error as Error | undefined)?.message ?? '') && this.#epoch === epoch;
     }
+    if (this.#epoch !== epoch || this.client.status !== 'ready') return false;
     const mode = /redis_mode:(\w+)/.exec(info ?? '')?.[1];
     if (mode === 'cluster' || mode === 'sentinel') {
       const found = diagnose(
@@ -777,7 +781,11 @@ class ManagedConnection extends EventEmitter<ConnectionEvents> implements Connec
   }
 
   #listen(event: string, fn: (...args: unknown[]) => void): void {
-    this.client.on(event, fn);
+    const client = this.client;
+    // Many x instances may share one given client: each adds its listeners, not a leak.
+    const max = client.getMaxListeners();
+    if (max !== 0 && client.listenerCount(event) >= max - 1) client.setMaxListeners(max + 10);
+    client.on(event, fn);
     this.#listeners.push([event, fn]);
   }
 
