@@ -43,7 +43,7 @@ describe('strings', () => {
     expect(c.set('k', 'v3', { nx: true })).toBe(false);
     expect(c.set('k', 'v4', { xx: true })).toBe(true);
     expect(c.get('k')).toBe('v4');
-    expect(codeOf(() => c.set('k', 'v', { nx: true, xx: true }))).toBe('E_ARGUMENT');
+    expect(codeOf(() => c.set('k', 'v', { nx: true, xx: true }))).toBe('E_LOCAL_CACHE_ARGUMENT');
   });
 
   it('incrBy keeps the TTL, rejects non-integers', () => {
@@ -54,10 +54,10 @@ describe('strings', () => {
     expect(c.incrBy('t', 1)).toBe(11);
     expect(c.ttl('t')).toBeGreaterThan(9_000);
     c.set('s', 'abc');
-    expect(codeOf(() => c.incrBy('s', 1))).toBe('E_NOT_INTEGER');
-    expect(codeOf(() => c.incrBy('n', 1.5))).toBe('E_NOT_INTEGER');
+    expect(codeOf(() => c.incrBy('s', 1))).toBe('E_LOCAL_CACHE_NOT_INTEGER');
+    expect(codeOf(() => c.incrBy('n', 1.5))).toBe('E_LOCAL_CACHE_NOT_INTEGER');
     c.set('big', String(Number.MAX_SAFE_INTEGER));
-    expect(codeOf(() => c.incrBy('big', 1))).toBe('E_NOT_INTEGER');
+    expect(codeOf(() => c.incrBy('big', 1))).toBe('E_LOCAL_CACHE_NOT_INTEGER');
   });
 
   it('mget / mset, with and without ttl', () => {
@@ -79,9 +79,9 @@ describe('strings', () => {
 
   it('rejects a ttl that is not a positive integer', () => {
     const c = make();
-    expect(codeOf(() => c.set('k', 'v', { ttl: 0 }))).toBe('E_ARGUMENT');
-    expect(codeOf(() => c.set('k', 'v', { ttl: 1.5 }))).toBe('E_ARGUMENT');
-    expect(codeOf(() => c.mset({ k: 'v' }, { ttl: -1 }))).toBe('E_ARGUMENT');
+    expect(codeOf(() => c.set('k', 'v', { ttl: 0 }))).toBe('E_LOCAL_CACHE_ARGUMENT');
+    expect(codeOf(() => c.set('k', 'v', { ttl: 1.5 }))).toBe('E_LOCAL_CACHE_ARGUMENT');
+    expect(codeOf(() => c.mset({ k: 'v' }, { ttl: -1 }))).toBe('E_LOCAL_CACHE_ARGUMENT');
     expect(c.get('k')).toBeNull();
   });
 });
@@ -176,18 +176,18 @@ describe('lists', () => {
 });
 
 describe('wrong types', () => {
-  it('throws E_WRONGTYPE like Redis, SET overwrites any type', () => {
+  it('throws E_LOCAL_CACHE_WRONGTYPE like Redis, SET overwrites any type', () => {
     const c = make();
     c.set('s', 'v');
     c.hset('h', 'f', 'v');
     c.rpush('l', 'v');
-    expect(codeOf(() => c.hget('s', 'f'))).toBe('E_WRONGTYPE');
-    expect(codeOf(() => c.hset('l', 'f', 'v'))).toBe('E_WRONGTYPE');
-    expect(codeOf(() => c.lpush('h', 'v'))).toBe('E_WRONGTYPE');
-    expect(codeOf(() => c.lrange('s', 0, -1))).toBe('E_WRONGTYPE');
-    expect(codeOf(() => c.get('h'))).toBe('E_WRONGTYPE');
-    expect(codeOf(() => c.incrBy('l', 1))).toBe('E_WRONGTYPE');
-    expect(codeOf(() => c.hdel('s', 'f'))).toBe('E_WRONGTYPE');
+    expect(codeOf(() => c.hget('s', 'f'))).toBe('E_LOCAL_CACHE_WRONGTYPE');
+    expect(codeOf(() => c.hset('l', 'f', 'v'))).toBe('E_LOCAL_CACHE_WRONGTYPE');
+    expect(codeOf(() => c.lpush('h', 'v'))).toBe('E_LOCAL_CACHE_WRONGTYPE');
+    expect(codeOf(() => c.lrange('s', 0, -1))).toBe('E_LOCAL_CACHE_WRONGTYPE');
+    expect(codeOf(() => c.get('h'))).toBe('E_LOCAL_CACHE_WRONGTYPE');
+    expect(codeOf(() => c.incrBy('l', 1))).toBe('E_LOCAL_CACHE_WRONGTYPE');
+    expect(codeOf(() => c.hdel('s', 'f'))).toBe('E_LOCAL_CACHE_WRONGTYPE');
     expect(c.set('h', 'now a string')).toBe(true);
     expect(c.type('h')).toBe('string');
   });
@@ -202,6 +202,9 @@ describe('wrong types', () => {
       expect(isLocalCacheError(error)).toBe(true);
       expect((error as Error).name).toBe('LocalCacheError');
       expect((error as Error).message).toMatch(/^\[@x\/local-cache\] WRONGTYPE/);
+      expect(error).toMatchObject({ code: 'E_LOCAL_CACHE_WRONGTYPE', package: '@x/local-cache' });
+      // The brand every x error carries (what `isXError` of @x/connection checks).
+      expect((error as Record<symbol, unknown>)[Symbol.for('@x/error')]).toBe(true);
     }
     expect(isLocalCacheError(new Error('x'))).toBe(false);
     expect(isLocalCacheError({ [Symbol.for('@x/local-cache.error')]: true })).toBe(true);
@@ -268,7 +271,7 @@ describe('bounds', () => {
 });
 
 describe('options', () => {
-  it('throws E_OPTIONS naming the field and the value', () => {
+  it('throws E_LOCAL_CACHE_OPTIONS naming the field and the value', () => {
     for (const [options, field] of [
       [{ maxBytes: 0 }, 'maxBytes'],
       [{ maxEntries: -1 }, 'maxEntries'],
@@ -279,7 +282,7 @@ describe('options', () => {
         createLocalCache(options as never);
         expect.unreachable();
       } catch (error) {
-        expect(isLocalCacheError(error) && error.code).toBe('E_OPTIONS');
+        expect(isLocalCacheError(error) && error.code).toBe('E_LOCAL_CACHE_OPTIONS');
         expect((error as Error).message).toContain(field);
         expect((error as { field?: string }).field).toBe(field);
       }
@@ -298,7 +301,7 @@ describe('options', () => {
 });
 
 describe('arguments', () => {
-  it('a key, field or value that is not a string throws E_ARGUMENT and writes nothing', () => {
+  it('a key, field or value that is not a string throws E_LOCAL_CACHE_ARGUMENT and writes nothing', () => {
     const c = make();
     const bad: (() => unknown)[] = [
       () => c.set('k', 0 as never),
@@ -322,7 +325,7 @@ describe('arguments', () => {
       () => c.exists(undefined as never),
       () => c.incrBy(0 as never, 1),
     ];
-    for (const call of bad) expect(codeOf(call)).toBe('E_ARGUMENT');
+    for (const call of bad) expect(codeOf(call)).toBe('E_LOCAL_CACHE_ARGUMENT');
     expect(c.stats().size).toBe(0);
     let caught: unknown;
     try {
@@ -331,7 +334,7 @@ describe('arguments', () => {
       caught = error;
     }
     expect(caught).toMatchObject({ field: 'value', message: expect.stringContaining('an array') });
-    expect(codeOf(() => c.rpush('l', 'a', 'b', 3 as never))).toBe('E_ARGUMENT');
+    expect(codeOf(() => c.rpush('l', 'a', 'b', 3 as never))).toBe('E_LOCAL_CACHE_ARGUMENT');
     expect(c.lrange('l', 0, -1)).toEqual([]);
   });
 

@@ -145,7 +145,7 @@ function checkTtl(ttl: number | undefined, field: string): void {
   if (ttl === undefined) return;
   if (!Number.isSafeInteger(ttl) || ttl <= 0) {
     throw new LocalCacheError(
-      'E_ARGUMENT',
+      'E_LOCAL_CACHE_ARGUMENT',
       `${field} must be a positive integer (ms), got ${String(ttl)}`,
       {
         field,
@@ -159,7 +159,7 @@ function checkOption(name: string, value: unknown, min: number): void {
   if (value === undefined) return;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
     throw new LocalCacheError(
-      'E_OPTIONS',
+      'E_LOCAL_CACHE_OPTIONS',
       `option ${name} must be an integer >= ${min}, got ${JSON.stringify(value) ?? String(value)}`,
       { field: name, value },
     );
@@ -228,7 +228,7 @@ class LocalCacheImpl implements LocalCache {
     if (options !== undefined) {
       checkTtl(options.ttl, 'ttl');
       if (options.nx === true && options.xx === true) {
-        throw new LocalCacheError('E_ARGUMENT', 'nx and xx are mutually exclusive', {
+        throw new LocalCacheError('E_LOCAL_CACHE_ARGUMENT', 'nx and xx are mutually exclusive', {
           field: 'nx',
         });
       }
@@ -264,23 +264,33 @@ class LocalCacheImpl implements LocalCache {
   incrBy(key: string, by: number): number {
     checkString(key, 'key');
     if (!Number.isSafeInteger(by)) {
-      throw new LocalCacheError('E_NOT_INTEGER', 'ERR value is not an integer or out of range', {
-        field: 'by',
-        value: by,
-      });
+      throw new LocalCacheError(
+        'E_LOCAL_CACHE_NOT_INTEGER',
+        'ERR value is not an integer or out of range',
+        {
+          field: 'by',
+          value: by,
+        },
+      );
     }
     const entry = this.#lru.get(key);
     let current = 0;
     if (entry !== undefined) {
       if (typeof entry !== 'string') throw wrongType();
       if (!INTEGER.test(entry) || !Number.isSafeInteger(Number(entry))) {
-        throw new LocalCacheError('E_NOT_INTEGER', 'ERR value is not an integer or out of range');
+        throw new LocalCacheError(
+          'E_LOCAL_CACHE_NOT_INTEGER',
+          'ERR value is not an integer or out of range',
+        );
       }
       current = Number(entry);
     }
     const next = current + by;
     if (!Number.isSafeInteger(next)) {
-      throw new LocalCacheError('E_NOT_INTEGER', 'ERR increment or decrement would overflow');
+      throw new LocalCacheError(
+        'E_LOCAL_CACHE_NOT_INTEGER',
+        'ERR increment or decrement would overflow',
+      );
     }
     const text = String(next);
     this.#put(key, text, byteLength(key) + text.length, undefined, entry !== undefined);
@@ -291,7 +301,7 @@ class LocalCacheImpl implements LocalCache {
     checkString(key, 'key');
     if (!Number.isSafeInteger(ttlMs)) {
       throw new LocalCacheError(
-        'E_ARGUMENT',
+        'E_LOCAL_CACHE_ARGUMENT',
         `ttlMs must be an integer (ms), got ${String(ttlMs)}`,
         {
           field: 'ttlMs',
@@ -349,10 +359,14 @@ class LocalCacheImpl implements LocalCache {
     const ttl = options?.ttl;
     checkTtl(ttl, 'ttl');
     if (typeof entries !== 'object' || entries === null) {
-      throw new LocalCacheError('E_ARGUMENT', 'entries must be a record or [key, value] pairs', {
-        field: 'entries',
-        value: entries,
-      });
+      throw new LocalCacheError(
+        'E_LOCAL_CACHE_ARGUMENT',
+        'entries must be a record or [key, value] pairs',
+        {
+          field: 'entries',
+          value: entries,
+        },
+      );
     }
     const list = Array.isArray(entries) ? entries : Object.entries(entries);
     // Every entry is checked before the first is written: a bad one writes nothing.
@@ -384,10 +398,14 @@ class LocalCacheImpl implements LocalCache {
     checkString(key, 'key');
     if (typeof fieldOrRecord === 'string') checkString(value, 'value');
     else if (typeof fieldOrRecord !== 'object' || fieldOrRecord === null) {
-      throw new LocalCacheError('E_ARGUMENT', 'hset takes a field and a value, or a record', {
-        field: 'field',
-        value: fieldOrRecord,
-      });
+      throw new LocalCacheError(
+        'E_LOCAL_CACHE_ARGUMENT',
+        'hset takes a field and a value, or a record',
+        {
+          field: 'field',
+          value: fieldOrRecord,
+        },
+      );
     } else {
       // Every value is checked before the first is written: a bad one writes nothing.
       for (const field of Object.keys(fieldOrRecord)) {
@@ -536,7 +554,7 @@ class LocalCacheImpl implements LocalCache {
  * Creates an in-process store with the Redis operations a fallback needs, bounded by bytes
  * (and optionally entries), with per-entry TTLs.
  * @param options bounds and janitor interval
- * @throws {LocalCacheError} `E_OPTIONS` when an option is invalid
+ * @throws {LocalCacheError} `E_LOCAL_CACHE_OPTIONS` when an option is invalid
  * @example
  * const cache = createLocalCache({ maxBytes: 10 * 1024 * 1024 });
  * cache.set('user:1', 'Ada', { ttl: 60_000 });
@@ -544,7 +562,7 @@ class LocalCacheImpl implements LocalCache {
  */
 export function createLocalCache(options: LocalCacheOptions = {}): LocalCache {
   if (typeof options !== 'object' || options === null) {
-    throw new LocalCacheError('E_OPTIONS', 'options must be an object', {
+    throw new LocalCacheError('E_LOCAL_CACHE_OPTIONS', 'options must be an object', {
       field: 'options',
       value: options,
     });

@@ -7,21 +7,21 @@ import { LocalCacheError } from '../errors.js';
 export function notAString(field: string, value: unknown): LocalCacheError {
   const shown = typeof value === 'object' && value !== null ? 'an object' : typeof value;
   return new LocalCacheError(
-    'E_ARGUMENT',
+    'E_LOCAL_CACHE_ARGUMENT',
     `${field} must be a string, got ${Array.isArray(value) ? 'an array' : shown}`,
     { field, value },
   );
 }
 
 /**
- * Throws `E_ARGUMENT` unless `value` is a string.
+ * Throws `E_LOCAL_CACHE_ARGUMENT` unless `value` is a string.
  * @param field the argument's name, for the message (`'key'`, `'value'`, `'field'`...)
  */
 export function checkString(value: unknown, field: string): void {
   if (typeof value !== 'string') throw notAString(field, value);
 }
 
-/** Throws `E_ARGUMENT` unless every item is a string (`field` names the list, e.g. `'keys'`). */
+/** Throws `E_LOCAL_CACHE_ARGUMENT` unless every item is a string (`field` names the list, e.g. `'keys'`). */
 export function checkStrings(values: readonly unknown[], field: string): void {
   for (let i = 0; i < values.length; i++) {
     if (typeof values[i] !== 'string') throw notAString(`${field}[${i}]`, values[i]);
@@ -30,15 +30,22 @@ export function checkStrings(values: readonly unknown[], field: string): void {
 
 /** The error for an `mset` entry that is not a `[key, value]` pair. */
 export function notAPair(index: number, value: unknown): LocalCacheError {
-  return new LocalCacheError('E_ARGUMENT', `entries[${index}] must be a [key, value] pair`, {
-    field: `entries[${index}]`,
-    value,
-  });
+  return new LocalCacheError(
+    'E_LOCAL_CACHE_ARGUMENT',
+    `entries[${index}] must be a [key, value] pair`,
+    {
+      field: `entries[${index}]`,
+      value,
+    },
+  );
 }
 
-/** Throws `E_ARGUMENT` unless `value` is an array. */
+/** Throws `E_LOCAL_CACHE_ARGUMENT` unless `value` is an array. */
 export function checkArray(value: unknown, field: string): void {
   if (!Array.isArray(value)) {
-    throw new LocalCacheError('E_ARGUMENT', `${field} must be an array`, { field, value });
+    throw new LocalCacheError('E_LOCAL_CACHE_ARGUMENT', `${field} must be an array`, {
+      field,
+      value,
+    });
   }
 }
