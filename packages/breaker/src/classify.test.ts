@@ -213,7 +213,9 @@ describe('classifyRedisError: replies from real servers', () => {
 
   it('a plain command on a subscriber connection is a command error', async () => {
     const r = await startRedis();
-    const c = client({ port: r.port });
+    // RESP2: a subscribed connection takes only subscriber commands (ioredis 6 speaks RESP3 by
+    // default, where Redis allows every command on a subscribed connection).
+    const c = client({ port: r.port, protocol: 2 } as RedisOptions);
     await c.subscribe('news');
     const error = await rejection(c.get('k'));
     expect(error.message).toMatch(/^Connection in subscriber mode/);
