@@ -60,7 +60,7 @@ export const hybridRedisCase: BenchCase = {
     const p99Ratio = median(ours.map((o, i) => o.latency.p99 / peer[i]!.latency.p99));
     const errors = ours.reduce((n, r) => n + r.errors, 0);
     const peerErrors = peer.reduce((n, r) => n + r.errors, 0);
-    const served = stats.fallback.calls;
+    const served = stats.memory.calls;
     const row = (runs: LoadResult[]): Pick<Row, 'opsPerSec' | 'p50Ms' | 'p99Ms' | 'maxMs'> => ({
       opsPerSec: median(runs.map((r) => r.opsPerSec)),
       p50Ms: median(runs.map((r) => r.latency.p50)),

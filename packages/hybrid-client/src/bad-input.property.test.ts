@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isHybridClientError } from './errors.js';
-import { createHybridClient, type HybridClient } from './hybrid-client.js';
+import { createHybridClient, type HybridClient } from './index.js';
 
 // Bad input: keys and values are whatever the application hands over. On every backend a key or
 // value comes back exactly as written, or the call fails with a typed error (HybridClientError
@@ -61,7 +61,7 @@ function expectExactOrTyped(
 ): void {
   if ('error' in outcome) {
     expect(isHybridClientError(outcome.error)).toBe(true);
-    expect((outcome.error as { code: string }).code).toBe('E_ARGUMENT');
+    expect((outcome.error as { code: string }).code).toBe('E_HYBRID_ARGUMENT');
     return;
   }
   // Compared as code units, so that a U+FFFD replacing a lone surrogate shows in the report.
@@ -74,7 +74,7 @@ function expectExactOrTyped(
 
 // Generous deadline: a 5 MB write must not time out and end in memory on a loaded machine.
 const OPTS = {
-  operationTimeoutMs: 3_000,
+  timeoutMs: 3_000,
   probeIntervalMs: 100,
   startupProbeTimeoutMs: 1_000,
   logger: false,
@@ -101,7 +101,7 @@ beforeAll(async () => {
     { name: 'memory only', client: await createHybridClient({ ...OPTS }), raw: undefined },
     {
       name: 'redis only',
-      client: await createHybridClient({ redis: redisOnly.url, failover: false, ...OPTS }),
+      client: await createHybridClient({ redis: redisOnly.url, fallback: 'none', ...OPTS }),
       raw: raws[0],
     },
     {
@@ -219,7 +219,7 @@ describe.each(['memory only', 'redis only', 'hybrid on redis'])('%s', (name) => 
           }
         } catch (error) {
           if (!isHybridClientError(error)) throw error;
-          expect(error.code).toBe('E_ARGUMENT');
+          expect(error.code).toBe('E_HYBRID_ARGUMENT');
         } finally {
           await client.del(k1, k2).catch(() => 0);
         }
@@ -269,7 +269,7 @@ describe.each(['memory only', 'redis only', 'hybrid on redis'])('%s', (name) => 
             error = e;
           }
           await client.del('not-a-string').catch(() => 0);
-          if (!isHybridClientError(error) || error.code !== 'E_ARGUMENT') {
+          if (!isHybridClientError(error) || error.code !== 'E_HYBRID_ARGUMENT') {
             throw new Error(
               `set(key, ${typeof value}) did not fail with E_ARGUMENT: ${error === undefined ? 'it was stored' : String(error)}`,
             );

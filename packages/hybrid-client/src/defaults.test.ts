@@ -1,4 +1,4 @@
-// The failover scenario of the benchmark, with DEFAULT options (operationTimeoutMs 250,
+// The failover scenario of the benchmark, with DEFAULT options (timeoutMs 250,
 // probeIntervalMs 5000) and 50 workers that never yield to the event loop between calls.
 // Recovery must not wait for the 5 s probe interval: it is driven by events and the PING kept in
 // flight. Bounds here leave room for a loaded test machine; the bench measures the exact figures.
@@ -6,7 +6,7 @@ import { startRedis, waitFor } from '@x/testkit';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testLogger } from './_internal/testing.js';
-import { createHybridClient, type HybridClient } from './hybrid-client.js';
+import { createHybridClient, type HybridClient } from './index.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const cleanup: (() => unknown)[] = [];
@@ -61,6 +61,9 @@ describe('default options, workers that never yield', () => {
       cleanup.push(() => client.close());
       expect(client.activeBackend).toBe('primary');
       const stop = spin(client, 50);
+      // Stopped before the client is closed, also when an assertion fails: workers calling a
+      // closed client would spin on rejected promises and starve the event loop.
+      cleanup.unshift(stop);
       await sleep(300);
       if (fault === 'kill') await redis.kill();
       else await redis.freeze();

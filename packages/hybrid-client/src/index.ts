@@ -1,18 +1,33 @@
-export type { HybridClientErrorCode } from './errors.js';
-export { HybridClientError, isHybridClientError, isWrongTypeError } from './errors.js';
-export type {
-  ActiveBackend,
-  FailoverEvent,
-  HybridClient,
-  HybridClientEvents,
-  HybridClientOptions,
-  HybridClientStats,
-  HybridSetOptions,
-  HybridTtlOptions,
-  RecoverEvent,
-  RecoveryPolicy,
+export type { HybridSetOptions, HybridTtlOptions } from './backend.js';
+export {
+  HybridClientError,
+  type HybridClientErrorCode,
+  type HybridClientErrorOptions,
+  type HybridError,
+  HybridOptionsError,
+  HybridUnavailableError,
+  isHybridClientError,
+  isWrongTypeError,
+} from './errors.js';
+export {
+  type ActiveBackend,
+  type FailoverCause,
+  type FailoverEvent,
+  type FailoverMessage,
+  HYBRID_CHANNELS,
+  type HybridClientEvents,
+  type RecoverEvent,
+} from './failover-controller.js';
+export {
+  createHybridClient,
+  type HybridClient,
+  type HybridClientStats,
 } from './hybrid-client.js';
-export { createHybridClient } from './hybrid-client.js';
-export type { KeyHelper } from './keys.js';
-export { createKeys } from './keys.js';
-export type { HybridLogger, LevelLogger, LogFields, LogFunction, LogLevel } from './logger.js';
+export { createKeys, type KeyHelper } from './keys.js';
+export { YIELD_EVERY_MS } from './memory-backend.js';
+export {
+  HYBRID_DEFAULTS,
+  type HybridClientOptions,
+  type HybridFallback,
+  type RecoveryPolicy,
+} from './options.js';

@@ -26,7 +26,7 @@ describe('createKeys', () => {
         keys.of(...(bad as string[]));
         expect.unreachable();
       } catch (error) {
-        expect(isHybridClientError(error) && error.code).toBe('E_ARGUMENT');
+        expect(isHybridClientError(error) && error.code).toBe('E_HYBRID_ARGUMENT');
       }
     }
     expect(() => createKeys(1 as never)).toThrow(/keyPrefix/);

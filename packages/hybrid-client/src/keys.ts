@@ -6,7 +6,7 @@ export interface KeyHelper {
   readonly prefix: string;
   /**
    * Joins `parts` with `:` after the prefix: `of('user', 123)` → `'app:user:123'`.
-   * @throws {HybridClientError} `E_ARGUMENT` for no parts, an empty part, or a part that is not a
+   * @throws {HybridClientError} `E_HYBRID_ARGUMENT` for no parts, an empty part, or a part that is not a
    * string, a finite number or a bigint
    */
   of(...parts: readonly (string | number | bigint)[]): string;
@@ -22,17 +22,21 @@ export interface KeyHelper {
  */
 export function createKeys(prefix = ''): KeyHelper {
   if (typeof prefix !== 'string') {
-    throw new HybridClientError('E_ARGUMENT', `keyPrefix must be a string, got ${typeof prefix}`, {
-      field: 'keyPrefix',
-      value: prefix,
-    });
+    throw new HybridClientError(
+      'E_HYBRID_ARGUMENT',
+      `keyPrefix must be a string, got ${typeof prefix}`,
+      {
+        field: 'keyPrefix',
+        value: prefix,
+      },
+    );
   }
   const head = prefix === '' ? '' : prefix.endsWith(':') ? prefix : `${prefix}:`;
   return {
     prefix: head === '' ? '' : head.slice(0, -1),
     of(...parts) {
       if (parts.length === 0) {
-        throw new HybridClientError('E_ARGUMENT', 'keys.of needs at least one part', {
+        throw new HybridClientError('E_HYBRID_ARGUMENT', 'keys.of needs at least one part', {
           field: 'parts',
         });
       }
@@ -45,7 +49,7 @@ export function createKeys(prefix = ''): KeyHelper {
           typeof part === 'bigint';
         if (!ok) {
           throw new HybridClientError(
-            'E_ARGUMENT',
+            'E_HYBRID_ARGUMENT',
             `key part ${i} must be a non-empty string, a finite number or a bigint, got ${JSON.stringify(part) ?? String(part)}`,
             { field: `parts[${i}]`, value: part },
           );

@@ -1,9 +1,10 @@
+import { isXError, XError, XOptionsError } from '@x/connection';
 import { startRedis, waitFor } from '@x/testkit';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FAST, testLogger } from './_internal/testing.js';
-import { isHybridClientError } from './errors.js';
-import { createHybridClient, type HybridClient } from './hybrid-client.js';
+import { isHybridClientError, isWrongTypeError } from './errors.js';
+import { createHybridClient, type HybridClient } from './index.js';
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
@@ -11,19 +12,22 @@ afterEach(async () => {
 });
 
 describe('options', () => {
-  it('invalid options throw E_OPTIONS synchronously, naming the field and value', () => {
+  it('invalid options throw E_HYBRID_OPTIONS synchronously, naming the field and value', () => {
     const cases: [Record<string, unknown>, string][] = [
-      [{ operationTimeoutMs: 0 }, 'operationTimeoutMs'],
+      [{ timeoutMs: 0 }, 'timeoutMs'],
       [{ probeIntervalMs: '5s' }, 'probeIntervalMs'],
       [{ startupProbeTimeoutMs: -1 }, 'startupProbeTimeoutMs'],
       [{ onRecovery: 'replay-all' }, 'onRecovery'],
-      [{ journalMaxKeys: 1.5 }, 'journalMaxKeys'],
-      [{ failover: 'yes' }, 'failover'],
-      [{ failover: false }, 'failover'],
+      [{ maxJournalKeys: 1.5 }, 'maxJournalKeys'],
+      [{ fallback: 'yes' }, 'fallback'],
+      [{ fallback: false }, 'fallback'],
+      [{ fallback: 'none' }, 'fallback'],
       [{ redis: 42 }, 'redis'],
       [{ logger: { log() {} } }, 'logger'],
       [{ keyPrefix: 1 }, 'keyPrefix'],
       [{ breaker: 'on' }, 'breaker'],
+      [{ healthCheckIntervalMs: -1 }, 'healthCheckIntervalMs'],
+      [{ local: { maxBytes: 0 } }, 'local.maxBytes'],
     ];
     for (const [options, field] of cases) {
       let thrown: unknown;
@@ -33,11 +37,14 @@ describe('options', () => {
         thrown = error;
       }
       expect(isHybridClientError(thrown), field).toBe(true);
-      expect((thrown as { code: string }).code).toBe('E_OPTIONS');
+      expect((thrown as { code: string }).code).toBe('E_HYBRID_OPTIONS');
       expect((thrown as { field: string }).field).toBe(field);
       expect((thrown as Error).message).toMatch(
-        new RegExp(`^\\[@x/hybrid-client\\] option ${field}`),
+        new RegExp(`^\\[@x/hybrid-client\\] invalid ${field.replace('.', '\\.')}: `),
       );
+      // The shared x error contract: one base class, one brand, a unique code.
+      expect(thrown).toBeInstanceOf(XOptionsError);
+      expect(isXError(thrown, 'E_HYBRID_OPTIONS')).toBe(true);
     }
   });
 
@@ -86,19 +93,27 @@ describe('user clients', () => {
   it('Redis-only mode rejects with typed errors while Redis is down, and works again after', async () => {
     const redis = await startRedis();
     const logger = testLogger();
-    const client = await createHybridClient({ redis: redis.url, failover: false, ...FAST, logger });
+    const client = await createHybridClient({
+      redis: redis.url,
+      fallback: 'none',
+      ...FAST,
+      logger,
+    });
     cleanup.push(() => client.close());
     await redis.kill();
     await expect(client.get('k')).rejects.toBeInstanceOf(Error);
     expect(client.activeBackend).toBe('primary');
-    // Enough failures to open the breaker: calls then fail fast with E_BREAKER_OPEN.
+    // Enough failures to open the breaker: calls then fail fast, the open circuit as the cause.
     for (let i = 0; i < 6; i++) await client.get('k').catch(() => {});
-    await expect(client.get('k')).rejects.toMatchObject({ code: 'E_BREAKER_OPEN' });
-    expect(client.stats().breaker).toBe('open');
+    await expect(client.get('k')).rejects.toMatchObject({
+      code: 'E_HYBRID_UNAVAILABLE',
+      cause: { code: 'E_BREAKER_OPEN' },
+    });
+    expect(client.stats().redis?.breaker).toBe('open');
     expect(logger.count('primary_unavailable')).toBe(1);
     await redis.restart();
-    // The breaker closes as soon as Redis answers, not after its 30 s resetTimeout.
-    await waitFor('breaker closed', () => client.stats().breaker === 'closed', {
+    // The breaker closes as soon as Redis answers, not after its resetTimeout (5 s).
+    await waitFor('breaker closed', () => client.stats().redis?.breaker === 'closed', {
       timeoutMs: 3_000,
     });
     expect(logger.count('primary_healthy')).toBe(1);
@@ -106,6 +121,33 @@ describe('user clients', () => {
       timeoutMs: 5_000,
     });
     expect(await client.get('k')).toBe('v');
+  });
+});
+
+describe('errors: the shared x contract, unique codes', () => {
+  it('closed, argument and wrong-type errors are x errors with their own codes', async () => {
+    const client = await createHybridClient({ logger: false });
+    await client.set('s', 'v');
+    const wrongType = await client.hget('s', 'f').catch((e: unknown) => e);
+    expect(isWrongTypeError(wrongType)).toBe(true);
+    // The memory store's error carries the shared brand too.
+    expect(isXError(wrongType, 'E_LOCAL_CACHE_WRONGTYPE')).toBe(true);
+    const argument = await client.get(1 as never).catch((e: unknown) => e);
+    expect(isXError(argument, 'E_HYBRID_ARGUMENT')).toBe(true);
+    expect(argument).toBeInstanceOf(XError);
+    expect(argument).toMatchObject({
+      name: 'HybridClientError',
+      package: '@x/hybrid-client',
+      field: 'key',
+    });
+    await client.close();
+    await client.close(); // idempotent
+    const closed = await client.get('s').catch((e: unknown) => e);
+    expect(isHybridClientError(closed, 'E_HYBRID_CLOSED')).toBe(true);
+    expect((closed as Error).message).toMatch(
+      /^\[@x\/hybrid-client\] the client is closed: create a new one/,
+    );
+    expect(isHybridClientError(wrongType)).toBe(false);
   });
 });
 
@@ -133,7 +175,7 @@ describe('getOrSet', () => {
     expect(loads).toBe(1);
     expect(client.stats().journal.size).toBe(1);
     await expect(client.getOrSet('n', (() => 42) as never)).rejects.toMatchObject({
-      code: 'E_ARGUMENT',
+      code: 'E_HYBRID_ARGUMENT',
     });
   });
 });

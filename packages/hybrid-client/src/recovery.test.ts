@@ -9,7 +9,7 @@ import {
   type HybridClient,
   type RecoverEvent,
   type RecoveryPolicy,
-} from './hybrid-client.js';
+} from './index.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const cleanup: (() => unknown)[] = [];
@@ -17,7 +17,7 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0)) await fn();
 });
 
-async function outageSetup(policy: RecoveryPolicy, extra: { journalMaxKeys?: number } = {}) {
+async function outageSetup(policy: RecoveryPolicy, extra: { maxJournalKeys?: number } = {}) {
   const redis = await startRedis();
   const proxy = await startFaultProxy({ target: redis });
   const direct = new Redis(redis.url);
@@ -125,7 +125,7 @@ describe('recovery policies', () => {
   });
 
   it('a journal overflow is reported in the log line and the event; the policy applies to what it kept', async () => {
-    const s = await outageSetup('invalidate', { journalMaxKeys: 3 });
+    const s = await outageSetup('invalidate', { maxJournalKeys: 3 });
     for (let i = 1; i <= 5; i++) await s.client.set(`k${i}`, 'old');
     await s.fail();
     for (let i = 1; i <= 5; i++) await s.client.set(`k${i}`, 'new');

@@ -3,7 +3,7 @@ import { startCluster, startRedis, startReplicaSet, waitFor } from '@x/testkit';
 import { Cluster, Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FAST, testLogger } from './_internal/testing.js';
-import { createHybridClient, type HybridClient } from './hybrid-client.js';
+import { createHybridClient, type HybridClient } from './index.js';
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
@@ -17,7 +17,7 @@ describe('Sentinel', () => {
     const client = await createHybridClient({
       redis: { sentinels: rs.sentinelAddresses, sentinelName: rs.masterName },
       ...FAST,
-      operationTimeoutMs: 200,
+      timeoutMs: 200,
       logger,
     });
     cleanup.push(() => client.close());
@@ -89,7 +89,7 @@ describe('Cluster', () => {
     expect(perMaster.every((n) => n > 0)).toBe(true);
     expect(perMaster.reduce((a, b) => a + b, 0)).toBe(61);
     expect(await client.del(...keys)).toBe(60);
-    expect(client.stats().fallback.calls).toBe(0);
+    expect(client.stats().memory.calls).toBe(0);
   });
 
   it('accepts an existing Cluster client and never closes it', async () => {
@@ -135,6 +135,6 @@ describe('a given client keeps its own options on the hot path', () => {
     expect(await raw.get('pre:k')).toBe('v3');
     expect(await raw.get('k')).toBeNull();
     expect(await raw.pttl('pre:k')).toBe(-1); // the xx write had no TTL: Redis drops it
-    expect(client.stats().fallback.calls).toBe(0);
+    expect(client.stats().memory.calls).toBe(0);
   });
 });

@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const silent = () => {};
   const cache = await createHybridClient({
     redis: redisConfig,
-    operationTimeoutMs: config.operationTimeoutMs,
+    timeoutMs: config.operationTimeoutMs,
     probeIntervalMs: 200,
     logger: silent,
   });

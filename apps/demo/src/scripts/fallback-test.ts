@@ -73,7 +73,7 @@ async function main(): Promise<number> {
   const client = await createHybridClient({
     redis: redis.url,
     probeIntervalMs: PROBE_MS,
-    operationTimeoutMs: TIMEOUT_MS,
+    timeoutMs: TIMEOUT_MS,
     onRecovery: 'invalidate',
     logger: (msg, fields) =>
       say(`  log ${fields.level}: ${msg} ${JSON.stringify({ reason: fields.reason })}`),

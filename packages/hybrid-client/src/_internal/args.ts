@@ -23,13 +23,13 @@ export function firstInvalid(values: readonly unknown[]): number {
 }
 
 /**
- * The `E_ARGUMENT` error for `value`, given as the argument `field`.
+ * The `E_HYBRID_ARGUMENT` error for `value`, given as the argument `field`.
  * @param what how the message names it (default: `field`)
  */
 export function argumentError(field: string, value: unknown, what = field): HybridClientError {
   if (typeof value === 'string') {
     return new HybridClientError(
-      'E_ARGUMENT',
+      'E_HYBRID_ARGUMENT',
       `${what} must be a well-formed string (a lone surrogate cannot be stored in Redis as is)`,
       { field, value },
     );
@@ -41,7 +41,7 @@ export function argumentError(field: string, value: unknown, what = field): Hybr
       : typeof value === 'object'
         ? 'an object'
         : typeof value;
-  return new HybridClientError('E_ARGUMENT', `${what} must be a string, got ${shown}`, {
+  return new HybridClientError('E_HYBRID_ARGUMENT', `${what} must be a string, got ${shown}`, {
     field,
     value,
   });

@@ -1,5 +1,5 @@
 // Helpers shared by this package's tests (never exported from index.ts, not bundled).
-import type { LogFields } from '../logger.js';
+import type { LogFields } from '@x/connection';
 
 /** One line captured by {@link testLogger}. */
 export interface LogLine {
@@ -24,7 +24,7 @@ export function testLogger(): ((msg: string, fields: LogFields) => void) & {
 
 /** Small timeouts that keep the suite fast. */
 export const FAST = {
-  operationTimeoutMs: 100,
+  timeoutMs: 100,
   probeIntervalMs: 100,
   startupProbeTimeoutMs: 300,
 } as const;
