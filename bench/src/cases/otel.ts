@@ -8,8 +8,15 @@ import {
   type ReadableSpan,
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
+import type { GuardOperation } from '@x/breaker';
+import type { RedisClient } from '@x/config';
 import { toIORedisOptions } from '@x/config';
-import { type Connection, createConnection, INSTANCES_CHANNEL } from '@x/connection';
+import {
+  type Connection,
+  connectionCallChannel,
+  createConnection,
+  INSTANCES_CHANNEL,
+} from '@x/connection';
 import { type Instrumentation, instrument } from '@x/otel';
 import { Redis } from 'ioredis';
 import { alternate } from '../_internal/alternate';
@@ -41,12 +48,51 @@ function load(target: Target, durationMs: number): Promise<LoadResult> {
   });
 }
 
-/** GET/SET through `connection.execute` (a traced operation when someone listens). */
-function throughConnection(connection: Connection): Target {
+const GET: GuardOperation<unknown, RedisClient, string> = { run: (c, key) => c.get(key) };
+const SET: GuardOperation<unknown, RedisClient, string, string> = {
+  run: (c, key, value) => c.set(key, value),
+};
+
+/**
+ * GET/SET the way every package built on `@x/connection` calls Redis: straight through the
+ * connection's guard (deadline + breaker, no closure) while nobody listens, through
+ * `connection.execute` (a traced operation on `x:connection:call`) while someone does. Used when
+ * `@x/hybrid-client` is not yet built on `@x/connection` (it then announces nothing).
+ */
+function packageHotPath(connection: Connection): Target {
+  const client = connection.client;
   return {
-    get: (key) => connection.execute((c) => c.get(key), { operation: 'get' }),
-    set: (key, value) => connection.execute((c) => c.set(key, value), { operation: 'set' }),
+    get: (key) =>
+      connectionCallChannel.hasSubscribers
+        ? connection.execute((c) => c.get(key), { operation: 'get' })
+        : connection.guard.call(GET, client, key),
+    set: (key, value) =>
+      connectionCallChannel.hasSubscribers
+        ? connection.execute((c) => c.set(key, value), { operation: 'set' })
+        : connection.guard.call(SET, client, key, value),
   };
+}
+
+/** The hybrid client, if it announces itself on `x:instances` (built on `@x/connection`). */
+async function hybridClient(
+  redis: Redis,
+): Promise<{ target: Target & { close(): Promise<void> }; name: string } | undefined> {
+  const announced: unknown[] = [];
+  const listener = (message: unknown): void => void announced.push(message);
+  diagnostics_channel.subscribe(INSTANCES_CHANNEL, listener);
+  try {
+    const { createHybridClient } = await import('@x/hybrid-client');
+    const client = await createHybridClient({ redis, logger: false });
+    if (announced.length === 0 || client.activeBackend !== 'primary') {
+      await client.close();
+      return undefined;
+    }
+    return { target: client, name: '@x/hybrid-client' };
+  } catch {
+    return undefined;
+  } finally {
+    diagnostics_channel.unsubscribe(INSTANCES_CHANNEL, listener);
+  }
 }
 
 /** Spans go nowhere, as with an exporter whose collector is slow to answer: the SDK's work only. */
@@ -73,7 +119,7 @@ class ScrapeReader extends MetricReader {
  */
 async function instrumented(
   sdk: { meterProvider: MeterProvider; tracerProvider: BasicTracerProvider; reader: ScrapeReader },
-  spans: boolean,
+  options: { spans: boolean; calls: boolean },
   side: () => Promise<LoadResult>,
 ): Promise<LoadResult> {
   let otel: Instrumentation | undefined;
@@ -81,7 +127,7 @@ async function instrumented(
     otel = instrument({
       meterProvider: sdk.meterProvider,
       tracerProvider: sdk.tracerProvider,
-      spans,
+      ...options,
     });
     const result = await side();
     await sdk.reader.collect();
@@ -90,6 +136,26 @@ async function instrumented(
     otel?.close();
   }
 }
+
+/** Runs `side` while a subscriber that does nothing listens to `x:connection:call`. */
+async function traced(side: () => Promise<LoadResult>): Promise<LoadResult> {
+  const channel = diagnostics_channel.tracingChannel('x:connection:call');
+  const handlers = {
+    start: noop,
+    end: noop,
+    asyncStart: noop,
+    asyncEnd: noop,
+    error: noop,
+  };
+  channel.subscribe(handlers);
+  try {
+    return await side();
+  } finally {
+    channel.unsubscribe(handlers);
+  }
+}
+
+function noop(): void {}
 
 function summary(runs: LoadResult[]): Pick<Row, 'opsPerSec' | 'p50Ms' | 'p99Ms' | 'maxMs'> {
   return {
@@ -112,11 +178,13 @@ function errors(runs: LoadResult[]): string | undefined {
 }
 
 /**
- * Case 7: what observability costs. GET/SET through `@x/connection`'s `execute` (the guarded
- * call every package makes; traced on `x:connection:call` when someone listens) with nobody
+ * Case 7: what observability costs. GET/SET on Redis the way the packages call it: through
+ * `@x/hybrid-client` once it is built on `@x/connection` (it announces itself), else through a
+ * connection's guard with the packages' pattern (the guard directly while nobody listens,
+ * `connection.execute`, traced on `x:connection:call`, while someone does). With nobody
  * listening, with `@x/otel`'s metrics on, and with metrics and spans on, against raw ioredis with
  * the same options, in one run (A B C D A B C D ...). The bar: with no subscriber the packages
- * publish nothing and the wrapper stays within 5 % of raw ioredis.
+ * publish nothing and stay within 5 % of raw ioredis.
  */
 export const otelCase: BenchCase = {
   async run(ctx: BenchContext): Promise<CaseResult> {
@@ -127,9 +195,11 @@ export const otelCase: BenchCase = {
     const inner = new Redis(options);
     raw.on('error', () => {});
     inner.on('error', () => {});
+    const hybrid = await hybridClient(inner);
     const connection = createConnection({ redis: inner, logger: false, name: 'bench' });
     await connection.ready({ timeoutMs: 5_000 });
-    const target = throughConnection(connection);
+    const target = hybrid?.target ?? packageHotPath(connection);
+    const subject = hybrid?.name ?? '@x/connection guard (package hot path)';
 
     const manager = new AsyncLocalStorageContextManager().enable();
     api.context.setGlobalContextManager(manager);
@@ -142,12 +212,24 @@ export const otelCase: BenchCase = {
     const sdk = { meterProvider, tracerProvider, reader };
 
     try {
-      const [rawRuns, bare, metricsOnly, full] = (await alternate(ctx.rounds, [
-        () => load(raw, durationMs),
-        () => load(target, durationMs),
-        () => instrumented(sdk, false, () => load(target, durationMs)),
-        () => instrumented(sdk, true, () => load(target, durationMs)),
-      ])) as [LoadResult[], LoadResult[], LoadResult[], LoadResult[]];
+      const [rawRuns, bare, statsOnly, tracedOnly, metricsOnly, full] = (await alternate(
+        ctx.rounds,
+        [
+          () => load(raw, durationMs),
+          () => load(target, durationMs),
+          () => instrumented(sdk, { spans: false, calls: false }, () => load(target, durationMs)),
+          () => traced(() => load(target, durationMs)),
+          () => instrumented(sdk, { spans: false, calls: true }, () => load(target, durationMs)),
+          () => instrumented(sdk, { spans: true, calls: true }, () => load(target, durationMs)),
+        ],
+      )) as LoadResult[][] as [
+        LoadResult[],
+        LoadResult[],
+        LoadResult[],
+        LoadResult[],
+        LoadResult[],
+        LoadResult[],
+      ];
       await tracerProvider.forceFlush();
 
       const listening =
@@ -159,7 +241,7 @@ export const otelCase: BenchCase = {
         rows: [
           {
             case: CASE,
-            subject: '@x/connection execute GET/SET, nobody listening',
+            subject: `${subject} GET/SET, nobody listening`,
             ...summary(bare),
             ratio: bareRatio,
             bar: '≥ 0.95× raw ops/s',
@@ -170,7 +252,25 @@ export const otelCase: BenchCase = {
           },
           {
             case: CASE,
-            subject: 'same, @x/otel metrics on',
+            subject: 'same, @x/otel with calls: false (stats() metrics only)',
+            ...summary(statsOnly),
+            ratio: ratio(statsOnly, rawRuns),
+            note: [`${ratio(statsOnly, bare).toFixed(2)}× nobody listening`, errors(statsOnly)]
+              .filter(Boolean)
+              .join('; '),
+          },
+          {
+            case: CASE,
+            subject: 'same, a subscriber that does nothing (the traced path alone)',
+            ...summary(tracedOnly),
+            ratio: ratio(tracedOnly, rawRuns),
+            note: [`${ratio(tracedOnly, bare).toFixed(2)}× nobody listening`, errors(tracedOnly)]
+              .filter(Boolean)
+              .join('; '),
+          },
+          {
+            case: CASE,
+            subject: 'same, @x/otel metrics on (spans: false)',
             ...summary(metricsOnly),
             ratio: ratio(metricsOnly, rawRuns),
             note: [`${ratio(metricsOnly, bare).toFixed(2)}× nobody listening`, errors(metricsOnly)]
@@ -179,7 +279,7 @@ export const otelCase: BenchCase = {
           },
           {
             case: CASE,
-            subject: 'same, @x/otel metrics + spans on',
+            subject: 'same, @x/otel metrics + spans on (defaults)',
             ...summary(full),
             ratio: ratio(full, rawRuns),
             note: [
@@ -198,6 +298,7 @@ export const otelCase: BenchCase = {
         ],
       };
     } finally {
+      await hybrid?.target.close();
       await connection.close();
       raw.disconnect();
       inner.disconnect();

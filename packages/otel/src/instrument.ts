@@ -22,6 +22,8 @@ export interface Instrumentation {
   readonly metrics: boolean;
   /** Whether spans are made (the `spans` option). */
   readonly spans: boolean;
+  /** Whether every traced call is followed (the `calls` option). */
+  readonly calls: boolean;
   /**
    * Whether a traced call's span is the active span while the call runs, so spans created inside
    * it (`@opentelemetry/instrumentation-ioredis`' command spans) are its children: true when the
@@ -51,6 +53,8 @@ export interface Instrumentation {
  * - **Spans** (default on): one per traced call, `<package> <operation>` (kind INTERNAL), a child
  *   of the active span; state changes (connection state, failover, recover, rate-limit source)
  *   become events of the active span.
+ * - With `calls: false`, nothing per call: no duration histogram and no call spans, so the
+ *   packages keep their untraced path.
  *
  * Costs nothing until called: the packages publish only while someone listens.
  * @throws OtelApiMissingError (`E_OTEL_API_MISSING`) when `@opentelemetry/api` is not installed;
@@ -76,18 +80,23 @@ export function instrument(options?: InstrumentOptions): Instrumentation {
       );
       stats = new StatsMetrics(api, meter);
       parts.push(stats);
-      histogram = createHistogram(
-        api,
-        meter,
-        INSTRUMENTS.operationDuration,
-        OPERATION_DURATION_BUCKETS,
-      );
+      if (o.calls) {
+        histogram = createHistogram(
+          api,
+          meter,
+          INSTRUMENTS.operationDuration,
+          OPERATION_DURATION_BUCKETS,
+        );
+      }
       parts.push(
         new LockWait(createHistogram(api, meter, INSTRUMENTS.lockWaitDuration, LOCK_WAIT_BUCKETS)),
       );
     }
     if (o.spans) {
-      tracer = (o.tracerProvider ?? api.trace.getTracerProvider()).getTracer(INSTRUMENTATION_SCOPE);
+      if (o.calls) {
+        const provider = o.tracerProvider ?? api.trace.getTracerProvider();
+        tracer = provider.getTracer(INSTRUMENTATION_SCOPE);
+      }
       parts.push(new SpanEvents(api));
     }
     if (histogram !== undefined || tracer !== undefined) {
@@ -109,6 +118,7 @@ export function instrument(options?: InstrumentOptions): Instrumentation {
   return {
     metrics: o.metrics,
     spans: o.spans,
+    calls: o.calls,
     nested,
     get instances(): number {
       return closed ? 0 : (stats?.instances ?? 0);

@@ -266,6 +266,10 @@ describe('metrics read from stats() at collection time', () => {
       'db.operation.name': 'consume',
     });
     expect(consume?.count).toBe(5);
+    // Exactly these attributes (each one costs the SDK a hash on every record).
+    expect(
+      c.series('db.client.operation.duration', { 'db.operation.name': 'consume' })[0]?.attributes,
+    ).toEqual({ ...base, 'db.operation.name': 'consume' });
     expect(consume!.sum!).toBeGreaterThan(0);
     expect(consume!.max!).toBeLessThan(1);
     const [peek] = c.histograms('db.client.operation.duration', {
@@ -276,6 +280,31 @@ describe('metrics read from stats() at collection time', () => {
     expect(c.metrics.get('db.client.operation.duration')?.descriptor.unit).toBe('s');
     // The semantic conventions' boundaries.
     expect(consume!.buckets.boundaries).toEqual([0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10]);
+  });
+
+  it('calls: false: the stats() metrics with nothing per call (the packages keep their untraced path)', async () => {
+    const metrics = meterHarness();
+    cleanup.push(() => metrics.shutdown());
+    const otel = instrument({ meterProvider: metrics.meterProvider, calls: false });
+    cleanup.push(() => otel.close());
+    expect(otel.calls).toBe(false);
+    expect(connectionCallChannel.hasSubscribers).toBe(false);
+    const server = await startRedis();
+    const rl = createRateLimiter({
+      redis: server.url,
+      algorithm: 'fixed-window',
+      limit: 1_000,
+      windowMs: 600_000,
+      logger: false,
+    });
+    cleanup.push(() => rl.close());
+    for (let i = 0; i < 4; i++) await rl.consume('k');
+    const c = await metrics.collect();
+    expect(
+      c.value('x.ratelimit.decisions', { ...RL, 'x.source': 'redis', 'x.outcome': 'allowed' }),
+    ).toBe(4);
+    expect(c.value('x.redis.calls', RL)).toBe(4);
+    expect(c.metrics.has('db.client.operation.duration')).toBe(false);
   });
 
   it('close() removes every subscription: the next collection reads no stats()', async () => {

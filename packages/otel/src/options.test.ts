@@ -9,6 +9,7 @@ describe('instrument() options', () => {
     ['yes', 'options'],
     [{ spans: 'no' }, 'spans'],
     [{ metrics: 1 }, 'metrics'],
+    [{ calls: 'off' }, 'calls'],
     [{ meterProvider: {} }, 'meterProvider'],
     [{ tracerProvider: { getMeter() {} } }, 'tracerProvider'],
     [{ Metrics: true }, 'Metrics'],
@@ -37,6 +38,7 @@ describe('instrument() options', () => {
     try {
       expect(otel.metrics).toBe(true);
       expect(otel.spans).toBe(true);
+      expect(otel.calls).toBe(true);
       // No context manager registered: spans cannot be made active during the calls.
       expect(otel.nested).toBe(false);
       expect(metrics.getMeterProvider()).toBeDefined();

@@ -26,6 +26,14 @@ export interface InstrumentOptions {
    * @default true
    */
   metrics?: boolean | undefined;
+  /**
+   * Follow every traced call (the `x:connection:call` TracingChannel): the
+   * `db.client.operation.duration` histogram, and the spans when `spans` is on. `false` keeps
+   * only what costs nothing per call: the metrics read from `stats()` at collection time,
+   * `x.lock.wait.duration` and the span events; the packages then take their untraced path.
+   * @default true
+   */
+  calls?: boolean | undefined;
 }
 
 /** {@link InstrumentOptions} with their defaults. */
@@ -34,12 +42,13 @@ export interface ResolvedInstrumentOptions {
   tracerProvider: TracerProvider | undefined;
   spans: boolean;
   metrics: boolean;
+  calls: boolean;
 }
 
 /** The defaults of {@link InstrumentOptions}. */
-export const INSTRUMENT_DEFAULTS = { spans: true, metrics: true } as const;
+export const INSTRUMENT_DEFAULTS = { spans: true, metrics: true, calls: true } as const;
 
-const KNOWN = ['meterProvider', 'tracerProvider', 'spans', 'metrics'] as const;
+const KNOWN = ['meterProvider', 'tracerProvider', 'spans', 'metrics', 'calls'] as const;
 
 /**
  * Validates the options of `instrument()` and applies the defaults.
@@ -68,6 +77,7 @@ export function resolveInstrumentOptions(options: unknown): ResolvedInstrumentOp
     tracerProvider: provider(o, 'tracerProvider', 'getTracer') as TracerProvider | undefined,
     spans: flag(o, 'spans', INSTRUMENT_DEFAULTS.spans),
     metrics: flag(o, 'metrics', INSTRUMENT_DEFAULTS.metrics),
+    calls: flag(o, 'calls', INSTRUMENT_DEFAULTS.calls),
   };
 }
 
