@@ -1,5 +1,6 @@
 import diagnostics_channel from 'node:diagnostics_channel';
 import { connectionCallChannel, INSTANCES_CHANNEL } from '@x/connection';
+import { createHybridClient } from '@x/hybrid-client';
 import { createLockManager } from '@x/lock';
 import { createRateLimiter } from '@x/ratelimit';
 import { startRedis, waitFor } from '@x/testkit';
@@ -126,6 +127,64 @@ describe('metrics read from stats() at collection time', () => {
     expect(c.value('x.ratelimit.source.changes', RL)).toBe(2);
 
     // No key in any attribute.
+    expect(c.attributeValues().filter((v) => v.includes('secret'))).toEqual([]);
+  });
+
+  it('hybrid client: Redis killed, reads and writes served from memory (x.fallback.served, x.hybrid.backend); restarted: back on Redis', async () => {
+    const { collect } = setup();
+    const HY = { 'x.package': '@x/hybrid-client' };
+    const server = await startRedis();
+    const client = await createHybridClient({
+      redis: server.url,
+      logger: false,
+      timeoutMs: 300,
+      probeIntervalMs: 200,
+    });
+    cleanup.push(() => client.close());
+    expect(client.activeBackend).toBe('primary');
+    await client.set('cart:secret-1', 'v');
+    expect(await client.get('cart:secret-1')).toBe('v');
+    let c = await collectUntil(
+      collect,
+      'the client on Redis',
+      (m) => m.value('x.redis.state', { ...HY, 'x.state': 'ready' }) === 1,
+    );
+    expect(c.value('x.hybrid.backend', { ...HY, 'x.state': 'primary' })).toBe(1);
+    expect(c.value('x.hybrid.backend', { ...HY, 'x.state': 'fallback' })).toBe(0);
+    const before = c.value('x.fallback.served', { ...HY, 'x.source': 'memory' }) ?? 0;
+
+    await server.kill();
+    await waitFor('the client in fallback', async () => {
+      await client.get('cart:secret-2');
+      return client.activeBackend === 'fallback';
+    });
+    for (let i = 0; i < 5; i++) await client.set(`cart:secret-${i}`, 'w');
+    c = await collect();
+    expect(c.value('x.fallback.served', { ...HY, 'x.source': 'memory' })).toBeGreaterThanOrEqual(
+      before + 5,
+    );
+    expect(c.value('x.hybrid.backend', { ...HY, 'x.state': 'fallback' })).toBe(1);
+    expect(c.value('x.hybrid.failovers', HY)).toBe(1);
+    expect(c.value('x.redis.state', { ...HY, 'x.state': 'unusable' })).toBe(1);
+    expect(c.value('x.hybrid.journal.size', HY)).toBeGreaterThanOrEqual(5);
+
+    await server.restart();
+    await waitFor('the client back on Redis', () => client.activeBackend === 'primary', {
+      timeoutMs: 10_000,
+    });
+    c = await collectUntil(
+      collect,
+      'the recovery in the metrics',
+      (m) => m.value('x.hybrid.backend', { ...HY, 'x.state': 'primary' }) === 1,
+    );
+    expect(c.value('x.hybrid.backend', { ...HY, 'x.state': 'fallback' })).toBe(0);
+    expect(c.value('x.hybrid.recoveries', HY)).toBe(1);
+    expect(c.value('x.hybrid.fallback.time', HY)).toBeGreaterThan(0);
+    const served = c.value('x.fallback.served', { ...HY, 'x.source': 'memory' })!;
+    await client.set('cart:secret-9', 'x');
+    expect(await client.get('cart:secret-9')).toBe('x');
+    c = await collect();
+    expect(c.value('x.fallback.served', { ...HY, 'x.source': 'memory' })).toBe(served);
     expect(c.attributeValues().filter((v) => v.includes('secret'))).toEqual([]);
   });
 

@@ -1,4 +1,5 @@
 import { announceInstance } from '@x/connection';
+import type { HybridClientStats } from '@x/hybrid-client';
 import { createLockManager, type LockStats } from '@x/lock';
 import type { PubSubStats } from '@x/pubsub';
 import type { RateLimiterStats } from '@x/ratelimit';
@@ -8,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { meterHarness } from './_fixtures/sdk.js';
 import { instrument } from './instrument.js';
 import { INSTRUMENTS } from './instruments.js';
+import type { HybridStatsShape } from './packages/hybrid-client.js';
 import type { LockStatsShape } from './packages/lock.js';
 import type { PubSubStatsShape } from './packages/pubsub.js';
 import type { RateLimitStatsShape } from './packages/ratelimit.js';
@@ -22,7 +24,18 @@ export const shapes: [
   Required<RateLimitStatsShape>,
   Required<PubSubStatsShape>,
   Required<SessionStatsShape>,
-] = [{} as LockStats, {} as RateLimiterStats, {} as PubSubStats, {} as SessionStoreStats];
+  // The hybrid client's fields, but the older `fallback` and the coming `near`.
+  Pick<
+    Required<HybridStatsShape>,
+    'activeBackend' | 'memory' | 'failovers' | 'recoveries' | 'fallbackMs' | 'journal' | 'local'
+  >,
+] = [
+  {} as LockStats,
+  {} as RateLimiterStats,
+  {} as PubSubStats,
+  {} as SessionStoreStats,
+  {} as HybridClientStats,
+];
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
