@@ -822,7 +822,10 @@ describe('createGuard after an event-loop stall', () => {
     const guard = createGuard({ timeoutMs: 50, breaker: { maxFailures: 1 } });
     const results: unknown[] = [];
     for (let i = 0; i < 5; i++) {
-      const call = guard.execute(() => redis.ping(), () => 'timed out');
+      const call = guard.execute(
+        () => redis.ping(),
+        () => 'timed out',
+      );
       // The process stalls longer than the deadline; the reply waits in the socket buffer.
       const until = performance.now() + 150;
       while (performance.now() < until) {
@@ -836,7 +839,12 @@ describe('createGuard after an event-loop stall', () => {
     // A call that really gets no answer still times out by its deadline.
     await r.freeze();
     const started = performance.now();
-    expect(await guard.execute(() => redis.ping(), () => 'timed out')).toBe('timed out');
+    expect(
+      await guard.execute(
+        () => redis.ping(),
+        () => 'timed out',
+      ),
+    ).toBe('timed out');
     expect(performance.now() - started).toBeLessThan(50 + 60);
     await r.resume();
     redis.disconnect();

@@ -14,6 +14,14 @@ export {
 } from './breaker.js';
 export { classifyRedisError, isInfrastructureError, type RedisErrorKind } from './classify.js';
 export {
+  type DiagnoseContext,
+  diagnoseRedisError,
+  isUninformativeRedisError,
+  MISCONFIGURATIONS,
+  type ProblemKind,
+  type RedisDiagnosis,
+} from './diagnose.js';
+export {
   BreakerError,
   type BreakerErrorCode,
   BreakerOpenError,

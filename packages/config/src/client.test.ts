@@ -304,7 +304,7 @@ describe('waitForReady', () => {
     expect(error.name).toBe('RedisNotConnectedError');
     expect((error.cause as NodeJS.ErrnoException).code).toBe('ECONNREFUSED');
     expect(error.message).toBe(
-      `[@x/config] Redis at 127.0.0.1:${server.port} is not ready after 100 ms (${down.status}); the last connection attempt failed: connect ECONNREFUSED 127.0.0.1:${server.port} (nothing accepts connections at 127.0.0.1:${server.port}: start Redis there, or fix the address (REDIS_URL, REDIS_HOST, REDIS_PORT))`,
+      `[@x/config] Redis at 127.0.0.1:${server.port} is not ready after 100 ms (${down.status}); the last connection attempt failed: connect ECONNREFUSED 127.0.0.1:${server.port} (nothing accepts connections at 127.0.0.1:${server.port}: start Redis there, or fix the host and port (REDIS_URL, REDIS_HOST, REDIS_PORT))`,
     );
     const controller = new AbortController();
     const waiting = waitForReady(down, { timeoutMs: 10_000, signal: controller.signal });

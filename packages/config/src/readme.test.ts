@@ -128,7 +128,7 @@ describe.concurrent('README quick start', () => {
     expect(result.stdout).toContain('redis config');
     expect(result.stdout).not.toContain('hello');
     expect(result.stderr.trim()).toBe(
-      `[@x/config] Redis at 127.0.0.1:${redis.port} is not ready after 1000 ms (reconnecting); the last connection attempt failed: connect ECONNREFUSED 127.0.0.1:${redis.port} (nothing accepts connections at 127.0.0.1:${redis.port}: start Redis there, or fix the address (REDIS_URL, REDIS_HOST, REDIS_PORT))`,
+      `[@x/config] Redis at 127.0.0.1:${redis.port} is not ready after 1000 ms (reconnecting); the last connection attempt failed: connect ECONNREFUSED 127.0.0.1:${redis.port} (nothing accepts connections at 127.0.0.1:${redis.port}: start Redis there, or fix the host and port (REDIS_URL, REDIS_HOST, REDIS_PORT))`,
     );
   });
 

@@ -1,99 +1,9 @@
-import { GuardTimeoutError } from '@x/breaker';
 import { describe, expect, it } from 'vitest';
-import { describeProblem, diagnose, toProblem } from './diagnosis.js';
+import { describeProblem, diagnose, noAnswer, toProblem } from './diagnosis.js';
 
-const err = (message: string, extra: object = {}): Error =>
-  Object.assign(new Error(message), extra);
+const err = (message: string): Error => new Error(message);
 
-describe('diagnose', () => {
-  const ctx = { address: '10.0.0.5:6379', timeoutMs: 250, db: 3 };
-  it.each([
-    [
-      err('WRONGPASS invalid username-password pair or user is disabled.'),
-      'auth',
-      /REDIS_PASSWORD/,
-    ],
-    [err('Ready check failed: NOAUTH Authentication required.'), 'auth', /requires a password/],
-    [
-      err("NOPERM this user has no permissions to run the 'evalsha' command"),
-      'permission',
-      /ACL SETUSER/,
-    ],
-    [
-      err('DENIED Redis is running in protected mode because protected mode is enabled'),
-      'permission',
-      /protected mode/,
-    ],
-    [err('MOVED 12182 127.0.0.1:7001'), 'mode-mismatch', /Cluster client/],
-    [
-      err('Failed to refresh slots cache.', {
-        lastNodeError: err('ERR This instance has cluster support disabled'),
-      }),
-      'mode-mismatch',
-      /not part of a Cluster/,
-    ],
-    [err('ERR DB index is out of range'), 'mode-mismatch', /db 3/],
-    [err('ERR SELECT is not allowed in cluster mode'), 'mode-mismatch', /only db 0/],
-    [
-      err('self-signed certificate in certificate chain', { code: 'SELF_SIGNED_CERT_IN_CHAIN' }),
-      'tls',
-      /CA/,
-    ],
-    [
-      err('Hostname/IP does not match', { code: 'ERR_TLS_CERT_ALTNAME_INVALID' }),
-      'tls',
-      /SERVERNAME/,
-    ],
-    [err('getaddrinfo ENOTFOUND redis.internal', { code: 'ENOTFOUND' }), 'dns', /does not resolve/],
-    [
-      err('connect ECONNREFUSED 10.0.0.5:6379', { code: 'ECONNREFUSED' }),
-      'refused',
-      /10\.0\.0\.5:6379/,
-    ],
-    [err('read ECONNRESET', { code: 'ECONNRESET' }), 'refused', /dropped the connection/],
-    [err('connect ETIMEDOUT', { code: 'ETIMEDOUT' }), 'timeout', /within 250 ms/],
-    [new GuardTimeoutError(250), 'timeout', /frozen/],
-    [err("READONLY You can't write against a read only replica."), 'readonly', /primary/],
-    [err('LOADING Redis is loading the dataset in memory'), 'loading', /loading/],
-    [err("OOM command not allowed when used memory > 'maxmemory'."), 'oom', /maxmemory-policy/],
-    [err('the provider threw', { code: 'E_CREDENTIALS_PROVIDER' }), 'auth', /credentials provider/],
-    [err('WRONGPASS invalid', { code: 'E_CREDENTIALS_REJECTED' }), 'auth', /provider returned/],
-    [
-      err('not connected to Redis: the last attempt failed: wrong version number', {
-        code: 'E_REDIS_NOT_CONNECTED',
-        cause: err('connect ECONNREFUSED 127.0.0.1:1', { code: 'ECONNREFUSED' }),
-      }),
-      'refused',
-      /nothing accepts/,
-    ],
-  ])('%s → %s', (error, kind, hint) => {
-    const found = diagnose(error, ctx);
-    expect(found?.kind).toBe(kind);
-    expect(found?.hint).toMatch(hint);
-    expect(found?.misconfiguration).toBe(
-      ['auth', 'permission', 'tls', 'dns', 'mode-mismatch'].includes(kind),
-    );
-  });
-
-  it('keeps the server words (without the trailing period)', () => {
-    expect(
-      diagnose(err('WRONGPASS invalid username-password pair or user is disabled.'))?.message,
-    ).toBe('WRONGPASS invalid username-password pair or user is disabled');
-  });
-
-  it.each([
-    err('WRONGTYPE Operation against a key holding the wrong kind of value'),
-    err('NOSCRIPT No matching script. Please use EVAL.'),
-    err("Stream isn't writeable and enableOfflineQueue options is false"),
-    err('Connection is closed.'),
-    err("ERR wrong number of arguments for 'get' command"),
-    undefined,
-    null,
-    42,
-  ])('says nothing about %s', (error) => {
-    expect(diagnose(error)).toBeUndefined();
-  });
-
+describe('problems', () => {
   it('dates a problem once and keeps the date while it repeats', () => {
     const found = diagnose(err('NOAUTH Authentication required.'))!;
     const first = toProblem(found, undefined, 1_000);
@@ -102,5 +12,14 @@ describe('diagnose', () => {
     const other = toProblem(diagnose(err('WRONGPASS invalid'))!, first, 3_000);
     expect(other.since).toBe(3_000);
     expect(describeProblem(other)).toMatch(/^auth: WRONGPASS invalid \(/);
+  });
+
+  it('says "no answer within N ms" when nothing said more', () => {
+    expect(noAnswer(250, { address: '10.0.0.5:6379' })).toMatchObject({
+      kind: 'timeout',
+      message: 'no answer within 250 ms',
+      hint: expect.stringMatching(/10\.0\.0\.5:6379 does not answer within 250 ms/),
+      misconfiguration: false,
+    });
   });
 });

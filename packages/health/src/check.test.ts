@@ -173,7 +173,7 @@ describe('runCheck', () => {
     expect(toTls.report.failure?.code).toBe('reset');
     expect(toTls.report.failure?.message).toMatch(
       new RegExp(
-        `^connection (closed|reset) by 127\\.0\\.0\\.1:${tls.port}.*it may expect TLS on this port \\(use rediss://\\)`,
+        `^connection (closed|reset) by 127\\.0\\.0\\.1:${tls.port}.*it expects TLS on this port \\(use rediss://\\)`,
       ),
     );
     const untrusted = await runCheck(`rediss://127.0.0.1:${tls.port}`, { timeoutMs: 1_000 });
@@ -197,7 +197,7 @@ describe('runCheck', () => {
     expect(refused.exitCode).toBe(1);
     expect(refused.report.failure).toEqual({
       code: 'refused',
-      message: `connection refused by 127.0.0.1:${port}: nothing listens on that port (is Redis running there, and is the port right?)`,
+      message: `connection refused by 127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port} (nothing accepts connections at 127.0.0.1:${port}: start Redis there, or fix the host and port (REDIS_URL, REDIS_HOST, REDIS_PORT))`,
     });
     expect(refused.output.split('\n')).toHaveLength(1);
 
@@ -277,7 +277,7 @@ describe('x-redis-check (child process)', () => {
     const refused = await runCli([`redis://127.0.0.1:${port}`, '--timeout', '500']);
     expect(refused.code).toBe(1);
     expect(refused.stderr.trim()).toBe(
-      `FAIL redis://127.0.0.1:${port}: connection refused by 127.0.0.1:${port}: nothing listens on that port (is Redis running there, and is the port right?)`,
+      `FAIL redis://127.0.0.1:${port}: connection refused by 127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port} (nothing accepts connections at 127.0.0.1:${port}: start Redis there, or fix the host and port (REDIS_URL, REDIS_HOST, REDIS_PORT))`,
     );
     const usage = await runCli(['--timeout', 'soon', `redis://127.0.0.1:${port}`]);
     expect(usage.code).toBe(2);

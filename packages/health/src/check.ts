@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { diagnoseRedisError, type ProblemKind } from '@x/breaker';
 import {
   createRedisClient,
   isConfigError,
@@ -419,12 +420,10 @@ function classify(
       (error instanceof Error &&
         /^Connection is closed|Stream isn't writeable/.test(error.message)));
   const cause = bare ? (lastError ?? causeOf(error) ?? error) : error;
-  const err = cause as { message?: string; code?: string };
-  const message = String(err.message ?? cause).replace(/\.\s*$/, '');
-  const code = err.code ?? '';
   const host = `${url.hostname}:${url.port || '6379'}`;
   const { timeoutMs, phase, tls } = ctx;
   if (cause instanceof DeadlineError) {
+    // Our own deadline: which step stalled tells more than the error (there is none).
     if (phase === 'connect') {
       return {
         code: 'timeout',
@@ -438,93 +437,70 @@ function classify(
       message: `no answer from ${host} within ${timeoutMs} ms: the server accepted the connection but does not answer${phase === 'auth' ? ' AUTH' : ''} (frozen, overloaded or stuck in a long script${tls ? '' : ', or a TLS port spoken to without TLS: use rediss://'})`,
     };
   }
-  if (code === 'ETIMEDOUT' || /ETIMEDOUT/.test(message)) {
-    return {
-      code: 'timeout',
-      message: `no connection to ${host} within ${timeoutMs} ms: check the host, the port and the firewall`,
-    };
+  // Every other failure: the one table of Redis failures (`diagnoseRedisError`), which the
+  // diagnosis of `@x/connection` uses too, with the CLI's own flags where they are the fix.
+  const found = diagnoseRedisError(cause, {
+    address: host,
+    tls,
+    timeoutMs,
+    phase: phase === 'connect' || phase === 'auth' ? 'connect' : 'command',
+  });
+  const text = String((cause as { message?: unknown } | null)?.message ?? cause).replace(
+    /\.\s*$/,
+    '',
+  );
+  if (found === undefined) {
+    return bare
+      ? { code: 'reset', message: `connection closed by ${host}${lastError ? `: ${text}` : ''}` }
+      : { code: 'error', message: `${host}: ${text}` };
   }
-  if (code === 'ECONNREFUSED') {
-    return {
-      code: 'refused',
-      message: `connection refused by ${host}: nothing listens on that port (is Redis running there, and is the port right?)`,
-    };
+  const code = failureCode(found.kind, cause);
+  let hint = found.hint;
+  if (found.kind === 'tls' && /CA \(REDIS_TLS_CA_FILE/.test(hint)) {
+    hint =
+      "the server's certificate is not trusted: pass its CA with --ca <file>, or --insecure for a development server";
+  } else if (found.kind === 'auth' && /user name or password is wrong/.test(hint)) {
+    hint = `check the ${ctx.username === undefined ? 'password' : 'user name and password'} in the URL: redis://user:password@host:port`;
+  } else if (found.kind === 'auth' && /requires a password/.test(hint)) {
+    hint =
+      'put the password in the URL: redis://:password@host:port, or redis://user:password@host:port for an ACL user';
   }
-  if (/^WRONGPASS|invalid (username-)?password|invalid username-password/i.test(message)) {
-    return {
-      code: 'auth',
-      message: `authentication failed at ${host}: ${message} (check the ${ctx.username === undefined ? 'password' : 'user name and password'} in the URL: redis://user:password@host:port)`,
-    };
+  const lead = /^NOAUTH/.test(found.message)
+    ? 'authentication required by'
+    : found.kind === 'permission'
+      ? 'permission denied at'
+      : LEADS[code];
+  return { code, message: `${lead} ${host}: ${found.message} (${hint})` };
+}
+
+const LEADS: Record<CheckFailureCode, string> = {
+  usage: 'bad usage for',
+  refused: 'connection refused by',
+  auth: 'authentication failed at',
+  timeout: 'no answer from',
+  dns: 'host not found:',
+  tls: 'TLS failed with',
+  reset: 'connection reset by',
+  loading: 'not ready yet:',
+  error: 'unusable:',
+};
+
+/** The CLI's failure code for a diagnosis. */
+function failureCode(kind: ProblemKind, cause: unknown): CheckFailureCode {
+  switch (kind) {
+    case 'refused':
+      return (cause as { code?: unknown } | null)?.code === 'ECONNREFUSED' ? 'refused' : 'reset';
+    case 'auth':
+    case 'permission':
+      return 'auth';
+    case 'timeout':
+    case 'dns':
+    case 'tls':
+    case 'loading':
+      return kind;
+    default:
+      return 'error';
   }
-  if (/^NOAUTH/.test(message)) {
-    return {
-      code: 'auth',
-      message: `authentication required by ${host}: ${message} (put the password in the URL: redis://:password@host:port, or redis://user:password@host:port for an ACL user)`,
-    };
-  }
-  if (/^NOPERM/.test(message)) {
-    return {
-      code: 'auth',
-      message: `permission denied at ${host}: ${message} (the ACL user may not run PING or INFO: grant +ping +info, or check with another user)`,
-    };
-  }
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME') {
-    return {
-      code: 'dns',
-      message: `host not found: ${url.hostname} (${code}): check the host name and this machine's DNS`,
-    };
-  }
-  if (/^LOADING/.test(message)) {
-    return {
-      code: 'loading',
-      message: `${host} is loading its dataset into memory: ${message} (retry shortly)`,
-    };
-  }
-  if (
-    code === 'ERR_SSL_WRONG_VERSION_NUMBER' ||
-    /wrong version number|before secure TLS connection was established/i.test(message)
-  ) {
-    return {
-      code: 'tls',
-      message: `TLS failed with ${host}: ${message} (the server does not speak TLS on this port: use redis://, or the server's TLS port)`,
-    };
-  }
-  if (
-    code === 'DEPTH_ZERO_SELF_SIGNED_CERT' ||
-    code === 'SELF_SIGNED_CERT_IN_CHAIN' ||
-    code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' ||
-    code === 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY'
-  ) {
-    return {
-      code: 'tls',
-      message: `TLS failed with ${host}: ${message} (the server's certificate is not trusted: pass its CA with --ca <file>, or --insecure for a development server)`,
-    };
-  }
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
-    return {
-      code: 'tls',
-      message: `TLS failed with ${host}: ${message} (the certificate does not name ${url.hostname}: connect by the name in the certificate)`,
-    };
-  }
-  if (
-    code.startsWith('ERR_TLS') ||
-    code.startsWith('ERR_SSL') ||
-    code === 'EPROTO' ||
-    /certificate|SSL|TLS/i.test(message)
-  ) {
-    return { code: 'tls', message: `TLS failed with ${host}: ${message}` };
-  }
-  if (code === 'ECONNRESET' || code === 'EPIPE' || bare) {
-    return {
-      code: 'reset',
-      message: `connection ${bare ? 'closed' : 'reset'} by ${host}${bare && !lastError ? '' : `: ${message}`} (${
-        tls
-          ? 'the server dropped the connection: it may have reached maxclients or be shutting down'
-          : 'the server dropped the connection: it may expect TLS on this port (use rediss://), have reached maxclients, or be shutting down'
-      })`,
-    };
-  }
-  return { code: 'error', message: `${host}: ${message}` };
 }
 
 function causeOf(error: unknown): unknown {
