@@ -185,11 +185,13 @@ export class FailoverController {
     }
     this.#starting = false;
     if (this.#closed) return;
-    if (failure === undefined) {
+    // Ready, and still so (an `unusable` event in between was not followed: the start decides).
+    if (failure === undefined && connection.state === 'ready') {
       this.primary = true;
       return;
     }
-    const problem = (failure as { problem?: Problem }).problem ?? connection.diagnosis();
+    const problem =
+      (failure as { problem?: Problem } | undefined)?.problem ?? connection.diagnosis();
     const cause: FailoverCause = problem?.misconfiguration === true ? 'misconfigured' : 'startup';
     if (this.#fallback === 'none') {
       // Redis only: calls go to Redis whatever the start-up said (and reject while it is down).

@@ -208,7 +208,15 @@ describe('runtime failover under load', () => {
   it('reads only: once the breaker opens, calls skip Redis entirely', async () => {
     const redis = await startRedis();
     const logger = testLogger();
-    const client = await hybrid({ redis: redis.url, ...FAST, breaker: { maxFailures: 3 }, logger });
+    // No health PING: the connection's first one, sent as it becomes ready, could notice the
+    // freeze before the reads do; this test is about the breaker.
+    const client = await hybrid({
+      redis: redis.url,
+      ...FAST,
+      healthCheckIntervalMs: 0,
+      breaker: { maxFailures: 3 },
+      logger,
+    });
     const failover = new Promise<FailoverEvent>((resolve) => client.once('failover', resolve));
     await redis.freeze();
     // Three concurrent reads time out together: the breaker opens.

@@ -24,7 +24,6 @@ export {
   type HybridClientStats,
 } from './hybrid-client.js';
 export { createKeys, type KeyHelper } from './keys.js';
-export { YIELD_EVERY_MS } from './memory-backend.js';
 export {
   HYBRID_DEFAULTS,
   type HybridClientOptions,
