@@ -93,7 +93,7 @@ function summarize() {
   let passed = 0;
   let failed = 0;
   let skipped = 0;
-  for (const base of ['packages', 'apps', 'tooling']) {
+  for (const base of ['packages', 'apps', 'tooling', 'checks']) {
     const dir = join(root, base);
     if (!existsSync(dir)) continue;
     for (const name of readdirSync(dir)) {
@@ -198,7 +198,7 @@ switch (task) {
           const bin = extraNodes.find(([m]) => m === major)?.[1];
           if (!bin) return 1;
           return run(bin, [vitest, 'run', ...rest], {
-            cwd: join(root, 'tooling', 'compat'),
+            cwd: join(root, 'checks', 'compat'),
             env: {
               ...process.env,
               CI: 'true',
@@ -213,7 +213,7 @@ switch (task) {
       ['chaos (short)', () => p('exec', 'turbo', 'run', 'test', '--filter=@x/chaos', ...rest)],
     ];
     // Reports from an earlier run must not be counted again.
-    for (const base of ['packages', 'apps', 'tooling']) {
+    for (const base of ['packages', 'apps', 'tooling', 'checks']) {
       const dir = join(root, base);
       if (!existsSync(dir)) continue;
       for (const name of readdirSync(dir)) {

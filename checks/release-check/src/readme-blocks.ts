@@ -1,7 +1,7 @@
 /**
  * The code blocks of a package README, as the release check compiles and runs them.
  *
- * Conventions (documented in tooling/release-check/README.md):
+ * Conventions (documented in checks/release-check/README.md):
  * - The **quick start** is the first ```ts (or ```js) block under the `## Quick start` heading. It
  *   is a whole program: run as ESM and as CommonJS, it exits by itself with status 0, or it is a
  *   server that answers HTTP 200 on `$PORT`. It reads Redis from `REDIS_URL`.
