@@ -29,6 +29,31 @@ function warning(lines: LogLine[]): LogLine {
   return warnings[0]!;
 }
 
+/**
+ * An outage at start-up: the client waited the whole start-up probe (300 ms here), no more, then
+ * served from memory; the warning names what was seen (`kind`). Returns the warning.
+ */
+function expectOutageAtStartup(
+  client: HybridClient,
+  ms: number,
+  lines: LogLine[],
+  kind: string,
+): LogLine {
+  expect(ms).toBeGreaterThanOrEqual(290);
+  expect(ms).toBeLessThan(300 + 200);
+  expect(client.activeBackend).toBe('fallback');
+  const line = warning(lines);
+  expect(line.msg).toMatch(
+    new RegExp(`^\\[@x/hybrid-client\\] Redis unavailable at start-up \\(${kind}: `),
+  );
+  expect(line.fields).toMatchObject({
+    reason: 'primary_unavailable',
+    cause: 'startup',
+    problem: { kind, misconfiguration: false },
+  });
+  return line;
+}
+
 /** A misconfiguration: reported as such, never as an outage. */
 function expectMisconfigured(lines: LogLine[], kind: string, words: RegExp, hint: RegExp): void {
   const line = warning(lines);
@@ -59,19 +84,10 @@ describe('start-up: the deadline and the words', () => {
       logger,
     });
     // Refused may be a Redis that is starting: the start-up probe is given its time, no more.
-    expect(ms).toBeGreaterThanOrEqual(290);
-    expect(ms).toBeLessThan(300 + 200);
-    expect(client.activeBackend).toBe('fallback');
-    const line = warning(logger.lines);
-    expect(line.msg).toMatch(/^\[@x\/hybrid-client\] Redis unavailable at start-up \(refused: /);
+    const line = expectOutageAtStartup(client, ms, logger.lines, 'refused');
     expect(line.msg).toContain('ECONNREFUSED');
     expect(line.msg).toContain(`nothing accepts connections at 127.0.0.1:${redis.port}`);
     expect(line.msg).not.toContain('no answer within');
-    expect(line.fields).toMatchObject({
-      reason: 'primary_unavailable',
-      cause: 'startup',
-      problem: { kind: 'refused', misconfiguration: false },
-    });
     expect(client.stats().redis?.problem?.kind).toBe('refused');
     expect(await client.set('k', 'v')).toBe(true);
     expect(await client.get('k')).toBe('v');
@@ -88,17 +104,8 @@ describe('start-up: the deadline and the words', () => {
       startupProbeTimeoutMs: 300,
       logger,
     });
-    expect(ms).toBeGreaterThanOrEqual(290);
-    expect(ms).toBeLessThan(300 + 200);
-    expect(client.activeBackend).toBe('fallback');
-    const line = warning(logger.lines);
-    expect(line.msg).toMatch(/^\[@x\/hybrid-client\] Redis unavailable at start-up \(timeout: /);
+    const line = expectOutageAtStartup(client, ms, logger.lines, 'timeout');
     expect(line.msg).toContain('no answer within 300 ms');
-    expect(line.fields).toMatchObject({
-      reason: 'primary_unavailable',
-      cause: 'startup',
-      problem: { kind: 'timeout' },
-    });
     // Every call is bounded: served from memory at once.
     const started = performance.now();
     expect(await client.get('k')).toBeNull();
