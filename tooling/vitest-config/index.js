@@ -49,7 +49,8 @@ export function defineXConfig(test = {}) {
       include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
       environment: 'node',
       pool: 'forks',
-      testTimeout: 20_000,
+      // Roomy: a README type-check compiles a whole package, which takes long on a loaded 2-core machine.
+      testTimeout: 45_000,
       hookTimeout: 30_000,
       teardownTimeout: 10_000,
       passWithNoTests: false,

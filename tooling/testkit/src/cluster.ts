@@ -18,6 +18,11 @@ export interface ClusterOptions {
   replicasPerMaster?: number;
   /** `cluster-node-timeout` in ms: how fast a failed master is noticed. @default 1000 */
   nodeTimeoutMs?: number;
+  /**
+   * An ACL user created on every node (all keys, channels and commands), beside the password-less
+   * `default` user the kit uses to administer the cluster.
+   */
+  user?: { name: string; password: string };
 }
 
 /** A Redis Cluster on loopback with all 16384 slots assigned. */
@@ -130,7 +135,8 @@ class ClusterSet implements ClusterHandle, Stoppable {
  * const client = new Cluster(cluster.startupNodes);
  */
 export async function startCluster(options: ClusterOptions = {}): Promise<ClusterHandle> {
-  const { masters = 3, replicasPerMaster = 0, nodeTimeoutMs = 1_000 } = options;
+  const { masters = 3, replicasPerMaster = 0, nodeTimeoutMs = 1_000, user } = options;
+  const userArgs = user ? ['--user', user.name, 'on', `>${user.password}`, '~*', '&*', '+@all'] : [];
   if (masters < 3) throw new Error('[@x/testkit] a Redis Cluster needs at least 3 masters');
   const count = masters * (1 + replicasPerMaster);
   const nodes = await Promise.all(
@@ -149,6 +155,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
           String(nodeTimeoutMs),
           '--cluster-announce-ip',
           '127.0.0.1',
+          ...userArgs,
         ],
       }).start(),
     ),

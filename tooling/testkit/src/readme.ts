@@ -121,7 +121,7 @@ export function readmeExample(packageDir: string): ReadmeExample {
             join(dir, 'tsconfig.json'),
           ],
           {},
-          18_000,
+          40_000,
         ),
       ),
     whileRunning: (env, use) =>

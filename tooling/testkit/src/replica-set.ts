@@ -17,6 +17,11 @@ export interface ReplicaSetOptions {
   masterName?: string;
   /** Sentinel `down-after-milliseconds`. @default 1000 */
   downAfterMs?: number;
+  /**
+   * An ACL user created on every data node (all keys, channels and commands), beside the
+   * password-less `default` user that replication, the sentinels and the kit use.
+   */
+  user?: { name: string; password: string };
 }
 
 /** A primary with replicas, watched by Sentinel processes. */
@@ -132,6 +137,9 @@ export async function startReplicaSet(options: ReplicaSetOptions = {}): Promise<
         '--replica-announce-ip',
         '127.0.0.1',
         ...(replicaOf ? ['--replicaof', '127.0.0.1', String(replicaOf)] : []),
+        ...(options.user
+          ? ['--user', options.user.name, 'on', `>${options.user.password}`, '~*', '&*', '+@all']
+          : []),
       ],
     });
   const primary = await data().start();
