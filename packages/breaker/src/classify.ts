@@ -39,6 +39,8 @@ const CODE_KINDS: Readonly<Record<string, RedisErrorKind>> = {
   ERR_STREAM_WRITE_AFTER_END: 'connection',
   ERR_SOCKET_CLOSED: 'connection',
   ETIMEDOUT: 'timeout',
+  // @x/health's PING deadline.
+  E_HEALTH_TIMEOUT: 'timeout',
   ESOCKETTIMEDOUT: 'timeout',
   EHOSTUNREACH: 'network',
   EHOSTDOWN: 'network',

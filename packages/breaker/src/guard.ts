@@ -82,11 +82,12 @@ export interface GuardOperation<
    */
   run(target: C, a: A, b: B, c: D, signal?: AbortSignal): R | PromiseLike<R>;
   /**
-   * Maps what `run` resolved to (e.g. `'OK'` to `true`), in the same reaction (no extra promise).
-   * An error it throws rejects the call (not a breaker failure).
+   * Maps what `run` resolved to (e.g. `'OK'` to `true`), in the same reaction (no extra promise),
+   * with the call's target and arguments (e.g. to keep a copy of the value). An error it throws
+   * rejects the call (not a breaker failure).
    * @default the value as is
    */
-  map?: ((value: R) => T) | undefined;
+  map?: ((value: R, target: C, a: A, b: B, c: D) => T) | undefined;
   /**
    * Served on timeout, open circuit or infrastructure error, with the call's arguments. Without
    * it those calls reject with the typed error.
@@ -120,11 +121,11 @@ export interface GuardSendOperation<
   /** Starts the work, e.g. sends an ioredis `Command` and returns it. A throw counts as a rejection. */
   start(target: C, a: A, b: B, c: D): GuardSettleable<R>;
   /**
-   * Maps what the call resolved to (e.g. `'OK'` to `true`). An error it throws rejects the call
-   * (not a breaker failure).
+   * Maps what the call resolved to (e.g. `'OK'` to `true`), with the call's target and arguments.
+   * An error it throws rejects the call (not a breaker failure).
    * @default the value as is
    */
-  map?: ((value: R) => T) | undefined;
+  map?: ((value: R, target: C, a: A, b: B, c: D) => T) | undefined;
   /**
    * Served on timeout, open circuit or infrastructure error, with the call's arguments. Without
    * it those calls reject with the typed error.
@@ -583,7 +584,7 @@ class CircuitGuard implements Guard {
     }
     let mapped: unknown;
     try {
-      mapped = map(value);
+      mapped = map(value, entry.target, entry.a, entry.b, entry.c);
     } catch (error) {
       entry.reject(error);
       return;
@@ -600,7 +601,7 @@ class CircuitGuard implements Guard {
       if (this.#core !== undefined) this.#core[kSuccess](entry.ticket, false);
     }
     const map = entry.op!.map;
-    return map === undefined ? value : map(value);
+    return map === undefined ? value : map(value, entry.target, entry.a, entry.b, entry.c);
   }
 
   #sentError(entry: Pending, error: unknown): unknown {

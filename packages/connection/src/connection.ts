@@ -370,13 +370,10 @@ class ManagedConnection extends EventEmitter<ConnectionEvents> implements Connec
         started: performance.now(),
         timeoutMs,
         timer: setTimeout(() => {
-          this.#settleWaiter(
-            waiter,
-            new RedisUnavailableError(
-              this.#problem ?? { ...noAnswer(timeoutMs, this.#ctx), since: Date.now() },
-              timeoutMs,
-            ),
-          );
+          // Nothing said more than silence: that is the problem (a frozen or blackholed server).
+          if (this.#problem === null) this.#setProblem(noAnswer(timeoutMs, this.#ctx), false);
+          const problem = this.#problem ?? { ...noAnswer(timeoutMs, this.#ctx), since: Date.now() };
+          this.#settleWaiter(waiter, new RedisUnavailableError(problem, timeoutMs));
         }, timeoutMs),
       };
       waiter.timer.unref();
