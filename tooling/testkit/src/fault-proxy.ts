@@ -25,6 +25,8 @@ export interface FaultProxy {
   readonly mode: FaultMode;
   /** Client connections currently open through the proxy. */
   readonly connections: number;
+  /** Client connections accepted since the proxy started (reconnections show up here). */
+  readonly accepted: number;
   /** Forward traffic unchanged (existing connections resume forwarding). */
   pass(): void;
   /** Delay every chunk in both directions by `ms` (order preserved). */
@@ -54,10 +56,12 @@ class TcpFaultProxy implements FaultProxy, Stoppable {
   #target: { host?: string; port: number };
   #mode: FaultMode;
   #pairs = new Set<Pair>();
+  #accepted: number;
   #port = 0;
 
   constructor(options: FaultProxyOptions) {
     this.#target = options.target;
+    this.#accepted = 0;
     this.#mode = options.mode ?? { kind: 'pass' };
     this.#server = createServer((client) => this.#accept(client));
   }
@@ -85,8 +89,12 @@ class TcpFaultProxy implements FaultProxy, Stoppable {
   get connections(): number {
     return this.#pairs.size;
   }
+  get accepted(): number {
+    return this.#accepted;
+  }
 
   #accept(client: Socket): void {
+    this.#accepted++;
     client.on('error', () => {});
     if (this.#mode.kind === 'reset') {
       client.resetAndDestroy();
