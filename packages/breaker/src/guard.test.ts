@@ -508,7 +508,7 @@ describe('createGuard: fallback, signal, breaker sharing', () => {
   });
 });
 
-describe('guard.call: preallocated operations', () => {
+describe('guard.execute(operation): preallocated operations', () => {
   interface Seen {
     runs: number;
     fallbacks: [string, unknown, unknown, unknown][];
@@ -539,16 +539,16 @@ describe('guard.call: preallocated operations', () => {
       breaker: { maxFailures: 2, resetTimeout: 60_000 },
     });
     const seen: Seen = { runs: 0, fallbacks: [] };
-    expect(await guard.call(SET, redis, 'a', '1', seen)).toBe(true);
-    expect(await guard.call(SET, redis, 'a', '2', seen)).toBe(false); // NX: null mapped to false
+    expect(await guard.execute(SET, redis, 'a', '1', seen)).toBe(true);
+    expect(await guard.execute(SET, redis, 'a', '2', seen)).toBe(false); // NX: null mapped to false
     expect(await redis.get('a')).toBe('1');
     expect(seen.fallbacks).toEqual([]);
 
     await r.freeze();
     const started = performance.now();
     const frozen = await Promise.all([
-      guard.call(SET, redis, 'b', 'x', seen),
-      guard.call(SET, redis, 'c', 'y', seen),
+      guard.execute(SET, redis, 'b', 'x', seen),
+      guard.execute(SET, redis, 'c', 'y', seen),
     ]);
     const elapsed = performance.now() - started;
     expect(frozen).toEqual([false, false]);
@@ -556,7 +556,7 @@ describe('guard.call: preallocated operations', () => {
     expect(elapsed).toBeLessThan(150 + 100);
     expect(guard.breaker?.state).toBe('open');
     // Open circuit: run is not called, the fallback gets the arguments.
-    expect(await guard.call(SET, redis, 'd', 'z', seen)).toBe(false);
+    expect(await guard.execute(SET, redis, 'd', 'z', seen)).toBe(false);
     expect(seen.runs).toBe(4);
     expect(seen.fallbacks).toEqual([
       ['timeout', redis, 'b', 'x'],
@@ -587,17 +587,17 @@ describe('guard.call: preallocated operations', () => {
         return `got ${value}`;
       },
     };
-    const wrongType = await settle(guard.call(GET, redis, 'list'));
+    const wrongType = await settle(guard.execute(GET, redis, 'list'));
     expect((wrongType as Error).message).toMatch(/^WRONGTYPE /);
     expect(maps).toBe(0);
     expect(guard.breaker?.state).toBe('closed');
-    expect(await guard.call(GET, redis, 'missing')).toBe('got null');
+    expect(await guard.execute(GET, redis, 'missing')).toBe('got null');
     expect(maps).toBe(1);
 
     await r.freeze();
-    const timeout = await settle(guard.call(GET, redis, 'k'));
+    const timeout = await settle(guard.execute(GET, redis, 'k'));
     expect(timeout).toMatchObject({ code: 'E_GUARD_TIMEOUT', timeoutMs: 100 });
-    const open = await settle(guard.call(GET, redis, 'k'));
+    const open = await settle(guard.execute(GET, redis, 'k'));
     expect(open).toMatchObject({ code: 'E_BREAKER_OPEN', state: 'open' });
     expect(guard.stats()).toMatchObject({
       ignoredErrors: 1,
@@ -617,32 +617,32 @@ describe('guard.call: preallocated operations', () => {
       },
       fallback: (error, target, a) => `${target}:${a}:${(error as Error).message}`,
     };
-    expect(await guard.call(THROWS, 't', 7)).toBe('t:7:refused');
+    expect(await guard.execute(THROWS, 't', 7)).toBe('t:7:refused');
     const BAD_MAP: GuardOperation<number, undefined, undefined, undefined, undefined, number> = {
       run: () => Promise.resolve(1),
       map: () => {
         throw new TypeError('bad map');
       },
     };
-    expect(await settle(guard.call(BAD_MAP, undefined))).toMatchObject({ message: 'bad map' });
+    expect(await settle(guard.execute(BAD_MAP, undefined))).toMatchObject({ message: 'bad map' });
     const BAD_FALLBACK: GuardOperation<number, undefined> = {
       run: () => Promise.reject(refused),
       fallback: () => {
         throw new RangeError('bad fallback');
       },
     };
-    expect(await settle(guard.call(BAD_FALLBACK, undefined))).toMatchObject({
+    expect(await settle(guard.execute(BAD_FALLBACK, undefined))).toMatchObject({
       message: 'bad fallback',
     });
     // Plain values and non-native thenables are accepted too.
     const PLAIN: GuardOperation<number, number, number> = { run: (t, a) => t + a };
-    expect(await guard.call(PLAIN, 40, 2)).toBe(42);
+    expect(await guard.execute(PLAIN, 40, 2)).toBe(42);
     const THENABLE: GuardOperation<string, undefined> = {
       run: () =>
         // biome-ignore lint/suspicious/noThenProperty: a thenable that is not a native promise, on purpose
         ({ then: (resolve: (v: string) => void) => resolve('thenable') }) as PromiseLike<string>,
     };
-    expect(await guard.call(THENABLE, undefined)).toBe('thenable');
+    expect(await guard.execute(THENABLE, undefined)).toBe('thenable');
     expect(guard.stats()).toMatchObject({ requests: 5, successes: 3, failures: 2, pending: 0 });
   });
 
@@ -656,13 +656,13 @@ describe('guard.call: preallocated operations', () => {
       },
       fallback: () => 'late',
     };
-    expect(await guard.call(HANGS, undefined)).toBe('late');
+    expect(await guard.execute(HANGS, undefined)).toBe('late');
     expect(signal?.aborted).toBe(true);
     expect(isGuardTimeoutError(signal?.reason)).toBe(true);
   });
 });
 
-describe('guard.send: the command settled by the guard itself', () => {
+describe('guard.execute({ start }): the command settled by the guard itself', () => {
   const sent: string[] = [];
   // An ioredis Command is a settleable: its promise, and a reject the guard calls at the deadline.
   const SET: GuardSendOperation<boolean, Redis, string, string, undefined, 'OK' | null> = {
@@ -691,9 +691,9 @@ describe('guard.send: the command settled by the guard itself', () => {
       timeoutMs: 150,
       breaker: { maxFailures: 2, resetTimeout: 60_000 },
     });
-    expect(await guard.send(SET, redis, 'a', '1')).toBe(true);
-    expect(await guard.send(SET, redis, 'a', '2')).toBe(false);
-    expect(await guard.send(GET, redis, 'a')).toBe('1');
+    expect(await guard.execute(SET, redis, 'a', '1')).toBe(true);
+    expect(await guard.execute(SET, redis, 'a', '2')).toBe(false);
+    expect(await guard.execute(GET, redis, 'a')).toBe('1');
 
     await r.freeze();
     const fallbacks: unknown[] = [];
@@ -707,8 +707,8 @@ describe('guard.send: the command settled by the guard itself', () => {
     };
     const started = performance.now();
     const frozen = await Promise.all([
-      guard.send(FROZEN, redis, 'b'),
-      guard.send(FROZEN, redis, 'c'),
+      guard.execute(FROZEN, redis, 'b'),
+      guard.execute(FROZEN, redis, 'c'),
     ]);
     const elapsed = performance.now() - started;
     expect(frozen).toEqual(['memory:b', 'memory:c']);
@@ -720,8 +720,8 @@ describe('guard.send: the command settled by the guard itself', () => {
     ]);
     expect(guard.breaker?.state).toBe('open');
     // Open: start is not called; the fallback gets the arguments; without one: BreakerOpenError.
-    expect(await guard.send(FROZEN, redis, 'd')).toBe('memory:d');
-    expect(await settle(guard.send(GET, redis, 'd'))).toMatchObject({ code: 'E_BREAKER_OPEN' });
+    expect(await guard.execute(FROZEN, redis, 'd')).toBe('memory:d');
+    expect(await settle(guard.execute(GET, redis, 'd'))).toMatchObject({ code: 'E_BREAKER_OPEN' });
     expect(sent).toEqual(['a', 'a']);
     expect(guard.stats()).toMatchObject({
       requests: 7,
@@ -743,7 +743,7 @@ describe('guard.send: the command settled by the guard itself', () => {
     const redis = await client(r.port, { retryStrategy: () => null });
     await redis.lpush('list', 'x');
     const guard = createGuard({ timeoutMs: 300, breaker: { maxFailures: 10 } });
-    const wrongType = await settle(guard.send(GET, redis, 'list'));
+    const wrongType = await settle(guard.execute(GET, redis, 'list'));
     expect((wrongType as Error).message).toMatch(/^WRONGTYPE /);
     expect(guard.stats()).toMatchObject({ ignoredErrors: 1, failures: 0, fallbacks: 0 });
 
@@ -754,7 +754,7 @@ describe('guard.send: the command settled by the guard itself', () => {
       },
       fallback: (error, target, a) => `${target}:${a}:${(error as Error).message}`,
     };
-    expect(await guard.send(THROWS, 't', 7)).toBe('t:7:refused');
+    expect(await guard.execute(THROWS, 't', 7)).toBe('t:7:refused');
     const BAD_MAP: GuardSendOperation<string, Redis, string, undefined, undefined, string | null> =
       {
         start: GET.start,
@@ -762,11 +762,11 @@ describe('guard.send: the command settled by the guard itself', () => {
           throw new TypeError('bad map');
         },
       };
-    expect(await settle(guard.send(BAD_MAP, redis, 'a'))).toMatchObject({ message: 'bad map' });
+    expect(await settle(guard.execute(BAD_MAP, redis, 'a'))).toMatchObject({ message: 'bad map' });
 
     await r.kill();
     await waitFor('the client to give up', () => redis.status === 'end');
-    const closed = await settle(guard.send(GET, redis, 'a'));
+    const closed = await settle(guard.execute(GET, redis, 'a'));
     expect((closed as Error).message).toMatch(/^Connection is closed/);
     expect(guard.stats()).toMatchObject({ requests: 4, successes: 1, failures: 2, pending: 0 });
   });

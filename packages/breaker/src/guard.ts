@@ -163,31 +163,45 @@ export interface Guard {
   /** The deadline of every call, in ms. */
   readonly timeoutMs: number;
   /**
-   * Runs `fn` under the deadline and the breaker. Settles by `timeoutMs` even if `fn` never does.
+   * Runs a call under the deadline and the breaker: the one entry point of the guard. Settles by
+   * `timeoutMs` even if the call never does. On timeout, open circuit or infrastructure error it
+   * resolves with the fallback's value when there is a fallback, else rejects with
+   * {@link GuardTimeoutError} (`E_GUARD_TIMEOUT`), {@link BreakerOpenError} (`E_BREAKER_OPEN`) or the
+   * original error. A command error (e.g. `WRONGTYPE`) is rethrown as is: no fallback, not a
+   * failure.
    *
-   * On timeout, open circuit or infrastructure error: resolves with `fallback(error)` when a
-   * fallback is given, else rejects with {@link GuardTimeoutError} (`E_GUARD_TIMEOUT`),
-   * {@link BreakerOpenError} (`E_BREAKER_OPEN`) or the original error. A command error (e.g.
-   * `WRONGTYPE`) is rethrown as is: no fallback, not a failure.
+   * Two forms:
+   * - `execute(fn, fallback?, options?)`: `fn` runs the call; `fallback(error)` serves instead.
+   * - `execute(operation, target, a?, b?, c?)`: for hot paths, no closure per call. `operation` is
+   *   created once: `{ run(target, a, b, c), map?, fallback?(error, target, a, b, c) }`
+   *   ({@link GuardOperation}), or `{ start(target, a, b, c), map?, fallback? }`
+   *   ({@link GuardSendOperation}) for a call whose promise the guard may settle itself (e.g. an
+   *   ioredis `Command`): the caller then gets that promise chained once, with no promise of the
+   *   guard in between, and at the deadline the guard rejects it with the `GuardTimeoutError`.
+   *
+   * @example
+   * const value = await guard.execute(() => redis.get('greeting'), () => null);
+   * const GET: GuardOperation<string | null, Redis, string> = {
+   *   run: (redis, key) => redis.get(key),
+   *   fallback: (_error, _redis, key) => memory.get(key),
+   * };
+   * const cached = await guard.execute(GET, redis, 'greeting');
    */
   execute<T>(
     fn: (signal?: AbortSignal) => T | PromiseLike<T>,
     fallback?: ((error: unknown) => T | PromiseLike<T>) | undefined,
     options?: GuardExecuteOptions,
   ): Promise<T>;
+  execute<T, C, A = undefined, B = undefined, D = undefined, R = T>(
+    operation: GuardOperation<T, C, A, B, D, R> | GuardSendOperation<T, C, A, B, D, R>,
+    target: C,
+    a?: A,
+    b?: B,
+    c?: D,
+  ): Promise<T>;
   /**
-   * {@link Guard.execute} for hot paths: runs `operation.run(target, a, b, c)` under the same
-   * deadline and breaker, maps its value with `operation.map`, and on timeout, open circuit or
-   * infrastructure error resolves with `operation.fallback(error, target, a, b, c)` (or rejects
-   * with the typed error without a fallback). Same rules as `execute` otherwise (command errors
-   * rethrown as is, a throwing fallback rejects). No per-call closure on the caller's side.
-   *
-   * @example
-   * const GET: GuardOperation<string | null, Redis, string> = {
-   *   run: (redis, key) => redis.get(key),
-   *   fallback: (_error, _redis, key) => memory.get(key),
-   * };
-   * const value = await guard.call(GET, redis, 'greeting');
+   * @deprecated `execute(operation, target, a, b, c)`; kept only while the last caller moves to it.
+   * @internal
    */
   call<T, C, A = undefined, B = undefined, D = undefined, R = T>(
     operation: GuardOperation<T, C, A, B, D, R>,
@@ -197,22 +211,9 @@ export interface Guard {
     c?: D,
   ): Promise<T>;
   /**
-   * {@link Guard.call} for work whose promise the guard may reject itself (an ioredis `Command`):
-   * the caller gets the call's own promise chained once (`promise.then(...)`), with no promise of
-   * the guard in between. At the deadline the guard calls `reject(new GuardTimeoutError())` on the
-   * settleable; the call then resolves with the fallback like any timed-out call. Same rules as
-   * `call` otherwise (`abortOnTimeout` does not apply: there is no signal to give).
-   *
-   * @example
-   * const GET: GuardSendOperation<string | null, Redis, string> = {
-   *   start: (redis, key) => {
-   *     const command = new Command('get', [key], { replyEncoding: 'utf8' });
-   *     redis.sendCommand(command);
-   *     return command;
-   *   },
-   *   fallback: (_error, _redis, key) => memory.get(key),
-   * };
-   * const value = await guard.send(GET, redis, 'greeting');
+   * @deprecated `execute(operation, target, a, b, c)` with a `{ start }` operation; kept only while
+   * the last caller moves to it.
+   * @internal
    */
   send<T, C, A = undefined, B = undefined, D = undefined, R = T>(
     operation: GuardSendOperation<T, C, A, B, D, R>,
@@ -278,10 +279,10 @@ const MAX_DEFERRALS = 3;
  * @throws BreakerOptionsError (code `E_BREAKER_OPTIONS`) naming the invalid option.
  */
 export function createGuard(options: GuardOptions): Guard {
-  return new CircuitGuard(options);
+  return new CircuitGuard(options) as unknown as Guard;
 }
 
-class CircuitGuard implements Guard {
+class CircuitGuard {
   readonly breaker: Breaker | undefined;
   readonly timeoutMs: number;
   readonly #core: BreakerCore | undefined;
@@ -379,10 +380,54 @@ class CircuitGuard implements Guard {
     this.#tickMs = Math.max(1, Math.min(50, Math.floor(timeoutMs / 10)));
   }
 
-  execute<T>(
+  execute(
+    first: unknown,
+    second?: unknown,
+    a?: unknown,
+    b?: unknown,
+    c?: unknown,
+  ): Promise<unknown> {
+    if (typeof first === 'function') {
+      return this.#executeFn(
+        first as (signal?: AbortSignal) => unknown,
+        second as Fallback,
+        a as GuardExecuteOptions | undefined,
+      );
+    }
+    if (typeof first !== 'object' || first === null) {
+      return Promise.reject(
+        new BreakerOptionsError('execute', first, 'a function or an operation { run } / { start }'),
+      );
+    }
+    return 'start' in first
+      ? this.#send(
+          first as GuardSendOperation<unknown, unknown, unknown, unknown, unknown, unknown>,
+          second,
+          a,
+          b,
+          c,
+        )
+      : this.#call(first as AnyOperation, second, a, b, c);
+  }
+
+  call(op: AnyOperation, target: unknown, a?: unknown, b?: unknown, c?: unknown): Promise<unknown> {
+    return this.#call(op, target, a, b, c);
+  }
+
+  send(
+    op: GuardSendOperation<unknown, unknown, unknown, unknown, unknown, unknown>,
+    target: unknown,
+    a?: unknown,
+    b?: unknown,
+    c?: unknown,
+  ): Promise<unknown> {
+    return this.#send(op, target, a, b, c);
+  }
+
+  #executeFn<T>(
     fn: (signal?: AbortSignal) => T | PromiseLike<T>,
-    fallback?: ((error: unknown) => T | PromiseLike<T>) | undefined,
-    options?: GuardExecuteOptions,
+    fallback: ((error: unknown) => T | PromiseLike<T>) | undefined,
+    options: GuardExecuteOptions | undefined,
   ): Promise<T> {
     this.#requests++;
     const core = this.#core;
@@ -423,7 +468,7 @@ class CircuitGuard implements Guard {
     return promise as Promise<T>;
   }
 
-  call<T, C, A = undefined, B = undefined, D = undefined, R = T>(
+  #call<T, C, A = undefined, B = undefined, D = undefined, R = T>(
     operation: GuardOperation<T, C, A, B, D, R>,
     target: C,
     a?: A,
@@ -467,7 +512,7 @@ class CircuitGuard implements Guard {
     return promise as Promise<T>;
   }
 
-  send<T, C, A = undefined, B = undefined, D = undefined, R = T>(
+  #send<T, C, A = undefined, B = undefined, D = undefined, R = T>(
     operation: GuardSendOperation<T, C, A, B, D, R>,
     target: C,
     a?: A,

@@ -71,6 +71,8 @@ export interface ConnectionCallContext {
   connection: string;
   /** What the call does, e.g. `'acquire'`, `'consume'`, `'get'`. Low cardinality: no keys. */
   operation: string;
+  /** Set to `true` when the call's fallback served it instead of Redis. */
+  fallback?: boolean;
 }
 
 /**
@@ -94,9 +96,14 @@ export const INSTANCES_CHANNEL = 'x:instances';
 
 const instancesChannel = eventChannel<InstanceMessage>(INSTANCES_CHANNEL);
 
+// The open instances, so that a subscriber that comes later (an `instrument()` called after the
+// clients were made) sees them too. Entries leave at `close`; an instance that is never closed
+// stays, as its connections do.
+const open = new Map<object, InstanceMessage>();
+
 /**
  * Announces an instance on `x:instances` (call it when the instance is created, and with
- * `'close'` when it is closed). Free when nobody listens.
+ * `'close'` when it is closed), and keeps the open ones for {@link openInstances}.
  */
 export function announceInstance(
   pkg: string,
@@ -104,9 +111,15 @@ export function announceInstance(
   instance: { stats(): unknown },
   name?: string,
 ): void {
-  if (instancesChannel.hasSubscribers) {
-    instancesChannel.publish({ package: pkg, event, instance, name });
-  }
+  const message: InstanceMessage = { package: pkg, event, instance, name };
+  if (event === 'open') open.set(instance, message);
+  else open.delete(instance);
+  if (instancesChannel.hasSubscribers) instancesChannel.publish(message);
+}
+
+/** The instances announced open and not closed yet (for a subscriber that starts late). */
+export function openInstances(): InstanceMessage[] {
+  return [...open.values()];
 }
 
 /** The channels `@x/connection` publishes on. */

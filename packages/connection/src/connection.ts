@@ -395,7 +395,15 @@ class ManagedConnection extends EventEmitter<ConnectionEvents> implements Connec
       connection: this.name,
       operation: options?.operation ?? 'call',
     };
-    return callChannel.tracePromise(() => this.#execute(fn, fallback), context) as Promise<T>;
+    // Observed: say on the trace when the fallback served the call instead of Redis.
+    const served =
+      fallback === undefined
+        ? undefined
+        : (error: unknown): T | PromiseLike<T> => {
+            context.fallback = true;
+            return fallback(error);
+          };
+    return callChannel.tracePromise(() => this.#execute(fn, served), context) as Promise<T>;
   }
 
   #execute<T>(
@@ -404,9 +412,13 @@ class ManagedConnection extends EventEmitter<ConnectionEvents> implements Connec
   ): Promise<T> {
     if (this.#closing !== undefined) return Promise.reject(new ConnectionClosedError());
     if (fallback === undefined) {
-      return this.guard.call(EXECUTE, this, fn as (client: RedisClient) => unknown) as Promise<T>;
+      return this.guard.execute(
+        EXECUTE,
+        this,
+        fn as (client: RedisClient) => unknown,
+      ) as Promise<T>;
     }
-    return this.guard.call(
+    return this.guard.execute(
       EXECUTE_WITH_FALLBACK,
       this,
       fn as (client: RedisClient) => unknown,

@@ -10,6 +10,7 @@ export {
   eventChannel,
   INSTANCES_CHANNEL,
   type InstanceMessage,
+  openInstances,
   operationChannel,
 } from './channels.js';
 export { closeClient } from './close.js';

@@ -139,7 +139,8 @@ export class LockServer {
     const connection = this.connection;
     const state = connection.state;
     if (state === 'ready') {
-      if (!connectionCallChannel.hasSubscribers) return connection.guard.call(call, this, a, b, c);
+      if (!connectionCallChannel.hasSubscribers)
+        return connection.guard.execute(call, this, a, b, c);
       return connection.execute(() => call.run(this, a, b, c), { operation: call.operation });
     }
     if (state === 'connecting') {

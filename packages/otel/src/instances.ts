@@ -1,5 +1,5 @@
 import diagnostics_channel from 'node:diagnostics_channel';
-import { INSTANCES_CHANNEL, type InstanceMessage } from '@x/connection';
+import { INSTANCES_CHANNEL, type InstanceMessage, openInstances } from '@x/connection';
 import { ATTRIBUTES, type Attributes } from './attributes.js';
 
 /** An instance announced on `x:instances`, with the attributes its metrics carry. */
@@ -27,6 +27,8 @@ export class Instances {
   constructor(onClose: (observed: Observed) => void) {
     this.#onClose = onClose;
     diagnostics_channel.subscribe(INSTANCES_CHANNEL, this.#listener);
+    // Instances created before `instrument()` was called.
+    for (const message of openInstances()) this.#listener(message);
   }
 
   /** The instances open now. */

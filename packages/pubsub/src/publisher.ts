@@ -70,7 +70,7 @@ export class Publisher<T> {
       // the deadline, and traces the call) when the client is not ready or someone traces calls.
       const count =
         client.status === 'ready' && !connectionCallChannel.hasSubscribers
-          ? await connection.guard.call(this.#op, client, channel, payload)
+          ? await connection.guard.execute(this.#op, client, channel, payload)
           : await connection.execute((redis) => this.#op.run(redis, channel, payload, undefined), {
               operation: 'publish',
             });

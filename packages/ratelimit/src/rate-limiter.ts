@@ -324,7 +324,7 @@ class RedisRateLimiter implements RateLimiter {
     const state = connection.state;
     if ((state === 'ready' || state === 'connecting') && !this.#circuitOpen()) {
       if (state === 'ready' && !connectionCallChannel.hasSubscribers) {
-        return connection.guard.call(op, this, key, cost);
+        return connection.guard.execute(op, this, key, cost);
       }
       return connection.execute(
         () => this.send(key, cost).then(op.map as (reply: Reply) => RateLimitResult),
