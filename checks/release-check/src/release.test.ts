@@ -204,6 +204,8 @@ function expectSucceeded(what: string, result: ProgramResult): void {
 }
 
 const wrappedLibraries = allExternalDependencies();
+const allPackages = workspacePackages();
+const rootManifest = JSON.parse(readFileSync(join(rootDir, 'package.json'), 'utf8'));
 
 for (const pkg of packages) {
   describe(`${pkg.name}: installed alone from the registry, as a user does`, () => {
@@ -254,6 +256,19 @@ for (const pkg of packages) {
       // What npm serves is the README of the released source.
       const released = readFileSync(join(copy, pkg.path, 'README.md'), 'utf8');
       expect(program.code).toBe(quickStart(released).code);
+      // What else the quick start imports (an OpenTelemetry SDK, another x package) is installed
+      // the way its README says, after the size of the package alone was measured.
+      const ours = new Set(packages.map((p) => p.name));
+      const extra = importedPackages(program.code)
+        .filter((name) => name !== pkg.name && name !== 'ioredis' && !consumer!.versionOf(name))
+        .map((name) =>
+          ours.has(name) ? name : `${name}@${workspaceRange(name, allPackages, rootManifest)}`,
+        );
+      if (extra.length > 0) {
+        const added = await consumer.install(extra);
+        expect(added.exitCode, describeRun(added)).toBe(0);
+        note(`${pkg.name}: the quick start also imports ${extra.join(', ')}`);
+      }
       consumer.write('quick-start.mts', program.code);
       consumer.write('quick-start.cts', toCommonJsProgram(program.code));
       // ioredis 6's own .d.ts need skipLibCheck (see the caveat test below and the READMEs).
