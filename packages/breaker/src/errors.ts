@@ -71,6 +71,8 @@ export class BreakerOptionsError extends BreakerError {
   readonly field: string;
   /** The value that was rejected. */
   readonly value: unknown;
+  /** What was expected, e.g. `'an integer >= 1'`. */
+  readonly expected: string;
 
   constructor(field: string, value: unknown, expected: string) {
     super(
@@ -80,6 +82,7 @@ export class BreakerOptionsError extends BreakerError {
     this.name = 'BreakerOptionsError';
     this.field = field;
     this.value = value;
+    this.expected = expected;
   }
 }
 

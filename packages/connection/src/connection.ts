@@ -287,18 +287,24 @@ class ManagedConnection extends EventEmitter<ConnectionEvents> implements Connec
 
   constructor(options: ConnectionOptions) {
     super();
-    const o = resolveConnectionOptions(options);
+    const optionError =
+      typeof options === 'object' && options !== null ? options.optionError : undefined;
+    const o = asPackageOptionError(() => resolveConnectionOptions(options), optionError);
     this.name = o.name;
     this.timeoutMs = o.timeoutMs;
     this.probeIntervalMs = o.probeIntervalMs;
     this.startupProbeTimeoutMs = o.startupProbeTimeoutMs;
     this.#log = toLog(o.logger);
     // The guard first: invalid breaker options throw before a client is created.
-    this.guard = createGuard({
-      timeoutMs: o.timeoutMs,
-      breaker: o.breaker,
-      onFailure: (error) => this.#onCallFailure(error),
-    });
+    this.guard = asPackageOptionError(
+      () =>
+        createGuard({
+          timeoutMs: o.timeoutMs,
+          breaker: o.breaker,
+          onFailure: (error) => this.#onCallFailure(error),
+        }),
+      optionError,
+    );
     this.breaker = this.guard.breaker;
     // maxRetriesPerRequest 0: commands in flight when the link drops fail at once instead of
     // waiting through reconnection attempts. failoverDetector: on Sentinel, drop the link to a
@@ -850,6 +856,27 @@ function capReconnectDelay(client: RedisClient, cluster: boolean, cap: number): 
     // A strategy that gives up (null) is respected only for clients that were told so; ours never do.
     return typeof delay === 'number' ? Math.min(delay, cap) : cap;
   };
+}
+
+/**
+ * Runs `make`; an invalid option (of the connection, or of the breaker it creates: named
+ * `breaker.<field>`) is reported with the package's own error when it gave `optionError`.
+ */
+function asPackageOptionError<T>(
+  make: () => T,
+  optionError: ((field: string, value: unknown, expected: string) => Error) | undefined,
+): T {
+  try {
+    return make();
+  } catch (error) {
+    if (optionError === undefined) throw error;
+    const code = (error as { code?: unknown } | null)?.code;
+    if (code !== 'E_CONNECTION_OPTIONS' && code !== 'E_BREAKER_OPTIONS') throw error;
+    const e = error as { field: string; value: unknown; expected?: string };
+    const field =
+      code === 'E_BREAKER_OPTIONS' && e.field !== 'breaker' ? `breaker.${e.field}` : e.field;
+    throw optionError(field, e.value, e.expected ?? 'a valid value');
+  }
 }
 
 function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -57,12 +57,15 @@ export class XOptionsError extends XError {
   readonly field: string;
   /** The value that was rejected. */
   readonly value: unknown;
+  /** What was expected, e.g. `'an integer >= 1 (ms)'`. */
+  readonly expected: string;
 
   constructor(pkg: string, code: string, field: string, value: unknown, expected: string) {
     super(pkg, code, `invalid ${field}: ${describeValue(value)} (expected ${expected})`);
     this.name = 'XOptionsError';
     this.field = field;
     this.value = value;
+    this.expected = expected;
   }
 }
 

@@ -45,6 +45,14 @@ export interface ConnectionOptions {
    */
   logger?: Logger | undefined;
   /**
+   * How the package using the connection reports an invalid option, so that its users meet its own
+   * error class: called with the option's name (`breaker.<field>` for a field of the breaker
+   * options), the value and what was expected. A `ConfigError` (an invalid URL or config) is thrown
+   * as it is.
+   * @default a ConnectionOptionsError
+   */
+  optionError?: ((field: string, value: unknown, expected: string) => Error) | undefined;
+  /**
    * Who uses this connection, e.g. `'@x/lock'`: starts its log lines, names it in `stats()` and in
    * the diagnostics channel messages.
    * @default '@x/connection'
@@ -104,6 +112,9 @@ export const CONNECTION_DEFAULTS = Object.freeze({
 export function resolveConnectionOptions(options: ConnectionOptions): ResolvedConnectionOptions {
   if (typeof options !== 'object' || options === null) {
     throw new ConnectionOptionsError('options', options, 'an object with `redis`');
+  }
+  if (options.optionError !== undefined && typeof options.optionError !== 'function') {
+    throw new ConnectionOptionsError('optionError', options.optionError, 'a function');
   }
   const { redis } = options;
   if (

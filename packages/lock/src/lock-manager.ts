@@ -22,7 +22,6 @@ import {
   resolveLockOptions,
   resolveRetry,
   type TryAcquireOptions,
-  toLockOptionsError,
   type WithLockOptions,
 } from './options.js';
 import { QuorumServers } from './quorum.js';
@@ -102,13 +101,20 @@ class RedisLockManager implements LockManager, LockOwner, WaiterOwner {
             breaker: o.breaker,
             logger: o.logger,
             name: quorum ? `${PKG}[${i}]` : PKG,
+            // In quorum mode the invalid server is named by its place: `redis[i]`.
+            optionError: (field, value, expected) =>
+              new LockOptionsError(
+                field === 'redis' && quorum ? `redis[${i}]` : field,
+                value,
+                expected,
+              ),
           }),
         );
       }
     } catch (error) {
       // One source was invalid: the connections made so far are not kept.
       for (const connection of connections) void connection.close();
-      throw toLockOptionsError(error, quorum ? connections.length : undefined);
+      throw error;
     }
     const servers = connections.map((c) => new LockServer(c, o.notify));
     this.#backend = quorum ? new QuorumServers(servers) : new SingleServer(servers[0]!);

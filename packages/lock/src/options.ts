@@ -1,4 +1,4 @@
-import { type ConnectionOptions, isXError, type Logger, type XOptionsError } from '@x/connection';
+import type { ConnectionOptions, Logger } from '@x/connection';
 import { LockOptionsError } from './errors.js';
 
 /** Where a Redis server is: a URL, a config of `@x/config`, or an ioredis `Redis` / `Cluster`. */
@@ -249,24 +249,4 @@ export function resolveRetry(field: string, value: unknown, base: Retry): Retry 
     delayMs: v.delayMs === undefined ? base.delayMs : integer(`${field}.delayMs`, v.delayMs, 0),
     jitter: v.jitter === undefined ? base.jitter : integer(`${field}.jitter`, v.jitter, 0),
   };
-}
-
-/**
- * An option error of `createConnection` or of the breaker it creates (`redis`, `ioredis`,
- * `breaker`, `logger`), as a {@link LockOptionsError} naming the same field (`redis[i]` for the
- * i-th server in quorum mode, `breaker.<field>` inside the breaker options) and value; any other
- * error as it is.
- */
-export function toLockOptionsError(error: unknown, server: number | undefined): unknown {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (!isXError(error, 'E_CONNECTION_OPTIONS') && code !== 'E_BREAKER_OPTIONS') return error;
-  const { field, value, message } = error as XOptionsError;
-  const expected = /\(expected (.*)\)$/.exec(message)?.[1] ?? 'a valid value';
-  const named =
-    code === 'E_BREAKER_OPTIONS'
-      ? `breaker.${field}`
-      : field === 'redis' && server !== undefined
-        ? `redis[${server}]`
-        : field;
-  return new LockOptionsError(named, value, expected);
 }

@@ -1,6 +1,6 @@
 import type { Breaker, BreakerOptions } from '@x/breaker';
 import type { RedisSource } from '@x/config';
-import { isXError, type Logger, type XOptionsError } from '@x/connection';
+import type { Logger } from '@x/connection';
 import { type BackoffOptions, toRetryStrategy } from '@x/reconnect';
 import type { RedisOptions } from 'ioredis';
 import { type Codec, jsonCodec } from './codec.js';
@@ -253,18 +253,6 @@ export function resolveSubscribeOptions(
     dropReportIntervalMs,
     ...(signal === undefined ? {} : { signal }),
   };
-}
-
-/**
- * The error of an option `createConnection` validated for the pub/sub (`redis`, `ioredis`,
- * `breaker`, `logger`), as a {@link PubSubOptionsError} naming the same field and value; any other
- * error as it is.
- */
-export function toPubSubOptionsError(error: unknown): unknown {
-  if (!isXError(error, 'E_CONNECTION_OPTIONS')) return error;
-  const { field, value, message } = error as XOptionsError;
-  const expected = /\(expected (.*)\)$/.exec(message)?.[1] ?? 'a valid value';
-  return new PubSubOptionsError(field, value, expected);
 }
 
 function ms(field: string, value: unknown, fallback: number, min: number): number {

@@ -21,7 +21,6 @@ import {
   resolvePubSubOptions,
   resolveSubscribeOptions,
   type SubscribeTargets,
-  toPubSubOptionsError,
 } from './options.js';
 import { Publisher } from './publisher.js';
 import { ReadyDeadlines } from './ready-deadline.js';
@@ -157,18 +156,15 @@ class RedisPubSub<T> extends EventEmitter<PubSubEvents> implements PubSub<T>, Su
     const o = resolvePubSubOptions(options);
     this.#o = o;
     this.#log = toLog(o.logger);
-    try {
-      this.#connection = createConnection({
-        redis: o.redis,
-        ioredis: o.ioredis,
-        timeoutMs: o.timeoutMs,
-        breaker: o.breaker,
-        logger: o.logger,
-        name: PKG,
-      });
-    } catch (error) {
-      throw toPubSubOptionsError(error);
-    }
+    this.#connection = createConnection({
+      redis: o.redis,
+      ioredis: o.ioredis,
+      timeoutMs: o.timeoutMs,
+      breaker: o.breaker,
+      logger: o.logger,
+      name: PKG,
+      optionError: (field, value, expected) => new PubSubOptionsError(field, value, expected),
+    });
     this.#dispatcher = new Dispatcher(this.#registry, o.codec as Codec<T>);
     this.#publisher = new Publisher(
       this.#connection,

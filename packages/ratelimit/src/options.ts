@@ -1,11 +1,6 @@
-import {
-  type Breaker,
-  type BreakerOptions,
-  type BreakerOptionsError,
-  isBreakerError,
-} from '@x/breaker';
+import type { Breaker, BreakerOptions } from '@x/breaker';
 import type { RedisSource } from '@x/config';
-import { isXError, type Logger, type Problem, type XOptionsError } from '@x/connection';
+import type { Logger, Problem } from '@x/connection';
 import type { RedisOptions } from 'ioredis';
 import { RateLimitOptionsError } from './errors.js';
 import type { RateLimitAlgorithm, RateLimitFallback, RateLimitSource } from './types.js';
@@ -239,20 +234,6 @@ export function resolveRateLimiterOptions(options: RateLimiterOptions): Resolved
     logger: options.logger,
     onSourceChange,
   };
-}
-
-/**
- * The error of an option `createConnection` validated for the limiter (`redis`, `ioredis`,
- * `breaker`, `logger`), as a {@link RateLimitOptionsError} naming the same field and value; any
- * other error (a `ConfigError` for an invalid URL or config) as it is.
- */
-export function toRateLimitOptionsError(error: unknown): unknown {
-  const fromBreaker = isBreakerError(error) && error.code === 'E_BREAKER_OPTIONS';
-  if (!fromBreaker && !isXError(error, 'E_CONNECTION_OPTIONS')) return error;
-  const { field, value, message } = error as XOptionsError | BreakerOptionsError;
-  const expected = /\(expected (.*)\)$/.exec(message)?.[1] ?? 'a valid value';
-  const named = fromBreaker && field !== 'breaker' ? `breaker.${field}` : field;
-  return new RateLimitOptionsError(named, value, expected);
 }
 
 function integer(field: string, value: unknown, fallback: number | undefined, min: number): number {

@@ -21,11 +21,7 @@ import {
   RateLimitOptionsError,
   RateLimitUnavailableError,
 } from './errors.js';
-import {
-  type RateLimiterOptions,
-  resolveRateLimiterOptions,
-  toRateLimitOptionsError,
-} from './options.js';
+import { type RateLimiterOptions, resolveRateLimiterOptions } from './options.js';
 import { DecisionCounts, type RateLimiterStats } from './stats.js';
 import type {
   RateLimitAlgorithm,
@@ -148,10 +144,11 @@ class RedisRateLimiter implements RateLimiter {
         breaker: o.breaker,
         logger: o.logger,
         name: PKG,
+        optionError: (field, value, expected) => new RateLimitOptionsError(field, value, expected),
       });
     } catch (error) {
       target.duplicate?.disconnect();
-      throw toRateLimitOptionsError(error);
+      throw error;
     }
     const connection = this.#connection;
     this.#duplicate = target.duplicate;

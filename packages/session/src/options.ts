@@ -1,6 +1,6 @@
 import type { Breaker, BreakerOptions } from '@x/breaker';
 import type { RedisSource } from '@x/config';
-import { isXError, type Logger, type XOptionsError } from '@x/connection';
+import type { Logger } from '@x/connection';
 import type { RedisOptions } from 'ioredis';
 import { SessionOptionsError } from './errors.js';
 
@@ -139,18 +139,6 @@ export function resolveSessionOptions(options: SessionStoreOptions): ResolvedSes
     idBytes,
     logger: options.logger,
   };
-}
-
-/**
- * The error of an option `createConnection` validated for the store (`redis`, `ioredis`,
- * `breaker`, `logger`), as a {@link SessionOptionsError} naming the same field and value; any other
- * error (a `ConfigError` of `@x/config` for an invalid URL or config) as it is.
- */
-export function toSessionOptionsError(error: unknown): unknown {
-  if (!isXError(error, 'E_CONNECTION_OPTIONS')) return error;
-  const { field, value, message } = error as XOptionsError;
-  const expected = /\(expected (.*)\)$/.exec(message)?.[1] ?? 'a valid value';
-  return new SessionOptionsError(field, value, expected);
 }
 
 /** An integer option of at least `min`; `fallback` when not given. */

@@ -23,12 +23,11 @@ import {
   TOUCH,
   UPDATE,
 } from './_internal/scripts.js';
-import { SessionUnavailableError } from './errors.js';
+import { SessionOptionsError, SessionUnavailableError } from './errors.js';
 import {
   type ResolvedSessionOptions,
   resolveSessionOptions,
   type SessionStoreOptions,
-  toSessionOptionsError,
 } from './options.js';
 import {
   checkId,
@@ -145,18 +144,15 @@ class RedisSessionStore<T extends SessionData> implements SessionStore<T> {
   constructor(options: SessionStoreOptions) {
     const o = resolveSessionOptions(options);
     this.#o = o;
-    try {
-      this.#connection = createConnection({
-        redis: o.redis,
-        ioredis: o.ioredis,
-        timeoutMs: o.timeoutMs,
-        breaker: o.breaker,
-        logger: o.logger,
-        name: PKG,
-      });
-    } catch (error) {
-      throw toSessionOptionsError(error);
-    }
+    this.#connection = createConnection({
+      redis: o.redis,
+      ioredis: o.ioredis,
+      timeoutMs: o.timeoutMs,
+      breaker: o.breaker,
+      logger: o.logger,
+      name: PKG,
+      optionError: (field, value, expected) => new SessionOptionsError(field, value, expected),
+    });
     this.#calls = new StoreCalls({
       connection: this.#connection,
       timeoutMs: o.timeoutMs,
