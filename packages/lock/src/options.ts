@@ -168,8 +168,8 @@ export function resolveLockOptions(options: LockManagerOptions): ResolvedLockOpt
   const sources: readonly RedisSource[] = Array.isArray(options.redis)
     ? options.redis
     : [options.redis as RedisSource];
-  // Each source, `ioredis`, `breaker` and `logger` are validated by `createConnection` (see
-  // toLockOptionsError); an empty list is the lock's own concern.
+  // Each source, `ioredis`, `breaker` and `logger` are validated by `createConnection` (reported as
+  // LockOptionsError through its optionError); an empty list is the lock's own concern.
   if (sources.length === 0) {
     throw new LockOptionsError(
       'redis',

@@ -120,8 +120,8 @@ export const PUBSUB_DEFAULTS = Object.freeze({
 
 /**
  * Validates the options of `createPubSub` that are its own and fills in the defaults (`redis`,
- * `ioredis`, `breaker` and `logger` are validated by `createConnection`, see
- * {@link toPubSubOptionsError}).
+ * `ioredis`, `breaker` and `logger` are validated by `createConnection`, which reports them as
+ * `PubSubOptionsError` through its `optionError`).
  * @throws PubSubOptionsError naming the invalid option and its value.
  */
 export function resolvePubSubOptions<T>(options: PubSubOptions<T>): ResolvedPubSubOptions<T> {

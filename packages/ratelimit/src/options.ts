@@ -154,8 +154,8 @@ const RENAMED: Readonly<Record<string, string>> = {
 
 /**
  * Validates the options of `createRateLimiter` that are its own and fills in the defaults
- * (`redis`, `breaker` and `logger` are validated by `createConnection`, see
- * {@link toRateLimitOptionsError}).
+ * (`redis`, `breaker` and `logger` are validated by `createConnection`, which reports them
+ * as `RateLimitOptionsError` through its `optionError`).
  * @throws RateLimitOptionsError naming the invalid option and its value.
  */
 export function resolveRateLimiterOptions(options: RateLimiterOptions): ResolvedRateLimiterOptions {

@@ -106,7 +106,7 @@ export const SESSION_DEFAULTS = Object.freeze({
 
 /**
  * Validates the options that are the store's own and fills in the defaults (`redis`, `ioredis`,
- * `breaker` and `logger` are validated by `createConnection`, see {@link toSessionOptionsError}).
+ * `breaker` and `logger` are validated by `createConnection`, which reports them as `SessionOptionsError`).
  * @throws SessionOptionsError naming the invalid option and its value.
  */
 export function resolveSessionOptions(options: SessionStoreOptions): ResolvedSessionOptions {
