@@ -13,6 +13,7 @@ import {
   type RedisClient,
   resolveRedis,
   trackCredentials,
+  whenReady,
 } from '@x/config';
 import type { ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { probeProtocol } from './_internal/protocol-probe.js';
@@ -36,7 +37,6 @@ import { ConnectionClosedError, RedisMisconfiguredError, RedisUnavailableError }
 import { type Log, toLog } from './logger.js';
 import { type ConnectionOptions, resolveConnectionOptions } from './options.js';
 import { OutageWatch } from './outage-watch.js';
-import { whenReady } from './readiness.js';
 import { ClientScript, type Script } from './script.js';
 
 /** Options of {@link Connection.ready}. */

@@ -1,3 +1,4 @@
+export { whenReady } from '@x/config';
 export {
   announceInstance,
   CONNECTION_CHANNELS,
@@ -66,5 +67,4 @@ export {
   toLog,
 } from './logger.js';
 export { CONNECTION_DEFAULTS, type ConnectionOptions } from './options.js';
-export { whenReady } from './readiness.js';
 export { isNoScriptError, type Script, type ScriptArgument, scriptSha } from './script.js';

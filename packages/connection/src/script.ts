@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { RedisClient } from '@x/config';
+import { isNoScriptError, type RedisClient } from '@x/config';
+
+export { isNoScriptError };
 
 /** An argument of a script: key names first, then the arguments. */
 export type ScriptArgument = string | number | Buffer;
@@ -24,19 +26,6 @@ export interface Script {
    * await connection.execute((client) => incr.run(1, 'counter', 5));
    */
   run(numKeys: number, ...keysAndArgs: ScriptArgument[]): Promise<unknown>;
-}
-
-/**
- * True for a `NOSCRIPT` error reply: the script cache was flushed, the script did not run, and
- * sending it again with `EVAL` is safe.
- */
-export function isNoScriptError(error: unknown): boolean {
-  return (
-    typeof error === 'object' &&
-    error !== null &&
-    typeof (error as Error).message === 'string' &&
-    (error as Error).message.startsWith('NOSCRIPT')
-  );
 }
 
 /** SHA1 of a script source, as Redis computes it. */
