@@ -23,6 +23,7 @@ import {
 import { Journal } from './_internal/journal.js';
 import type { Entries, HybridSetOptions, HybridTtlOptions } from './backend.js';
 import { HybridClientError, HybridOptionsError } from './errors.js';
+import { FailSafe } from './fail-safe.js';
 import {
   type ActiveBackend,
   FailoverController,
@@ -30,6 +31,8 @@ import {
 } from './failover-controller.js';
 import { createKeys, type KeyHelper } from './keys.js';
 import { MemoryBackend } from './memory-backend.js';
+import { NearCache, type NearCacheStats } from './near-cache/near-cache.js';
+import { startTracking, type Tracking } from './near-cache/tracking.js';
 import {
   type HybridClientOptions,
   type ResolvedHybridOptions,
@@ -61,6 +64,12 @@ export interface HybridClientStats {
   journal: { size: number; maxKeys: number; overflowed: boolean; dropped: number };
   /** The memory store's own stats (`@x/local-cache`): entries, bytes, hits, misses, evictions. */
   local: LocalCacheStats;
+  /**
+   * The near cache: hits, misses, invalidations, stale serves (the fail-safe), entries and bytes
+   * of the store, whether copies count as fresh (`tracking`) and the epoch. `null` when it is off
+   * (`nearCache: false`, or a memory-only client).
+   */
+  near: NearCacheStats | null;
   /**
    * The connection's block (`@x/connection`): state, calls, failures, timeouts, breaker state,
    * the current problem, outages. `null` for a memory-only client (no connection).
@@ -162,6 +171,8 @@ class HybridClientImpl extends EventEmitter<HybridClientEvents> implements Hybri
   readonly #memory: MemoryBackend;
   readonly #connection: Connection | undefined;
   readonly #redis: RedisBackend | undefined;
+  readonly #near: NearCache | undefined;
+  readonly #tracking: Tracking | undefined;
   readonly #failover: FailoverController;
   readonly #flights = new SingleFlight<string>();
   #closed = false;
@@ -176,8 +187,8 @@ class HybridClientImpl extends EventEmitter<HybridClientEvents> implements Hybri
     this.#journal = new Journal(o.maxJournalKeys);
     const store = createStore(o);
     const hybrid = this.#mode === 'hybrid';
-    this.#memory = new MemoryBackend(store, hybrid ? this.#journal : undefined);
     let reconciler: Reconciler | undefined;
+    let near: NearCache | undefined;
     if (o.redis !== undefined) {
       try {
         // Synchronous on purpose: an invalid URL or config throws from createHybridClient itself.
@@ -196,6 +207,14 @@ class HybridClientImpl extends EventEmitter<HybridClientEvents> implements Hybri
         store.close();
         throw error;
       }
+      if (o.nearCache !== undefined) {
+        const client = this.#connection.client;
+        near = new NearCache(store, {
+          prefixes: o.nearCache.mode === 'broadcast' ? o.nearCache.prefixes : undefined,
+          keyPrefix: (client.options as { keyPrefix?: string }).keyPrefix ?? '',
+          maxAgeMs: o.nearCache.maxAgeMs,
+        });
+      }
       if (hybrid) {
         reconciler = new Reconciler(
           this.#connection.client,
@@ -206,6 +225,12 @@ class HybridClientImpl extends EventEmitter<HybridClientEvents> implements Hybri
         );
       }
     }
+    this.#near = near;
+    const failSafe =
+      hybrid && near !== undefined && o.failSafeMaxAgeMs > 0
+        ? new FailSafe(near, o.failSafeMaxAgeMs)
+        : undefined;
+    this.#memory = new MemoryBackend(store, hybrid ? this.#journal : undefined, failSafe);
     this.#failover = new FailoverController(
       this.#connection,
       this.#memory,
@@ -219,7 +244,10 @@ class HybridClientImpl extends EventEmitter<HybridClientEvents> implements Hybri
       },
     );
     if (this.#connection !== undefined) {
-      this.#redis = new RedisBackend(this.#connection, this.#memory, this.#failover, hybrid);
+      this.#redis = new RedisBackend(this.#connection, this.#memory, this.#failover, hybrid, near);
+      if (near !== undefined) {
+        this.#tracking = startTracking(this.#connection, near, o.nearCache!, this.#log);
+      }
     }
     announceInstance(PKG, 'open', this);
   }
@@ -451,6 +479,7 @@ class HybridClientImpl extends EventEmitter<HybridClientEvents> implements Hybri
         dropped: journal.dropped,
       },
       local: this.#memory.store.stats(),
+      near: this.#near?.stats() ?? null,
       redis: this.#connection?.stats() ?? null,
     };
   }
@@ -458,6 +487,7 @@ class HybridClientImpl extends EventEmitter<HybridClientEvents> implements Hybri
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
     this.#closed = true;
+    this.#tracking?.close();
     this.#failover.close();
     this.#memory.close();
     this.#journal.clear();

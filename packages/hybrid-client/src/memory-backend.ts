@@ -1,6 +1,7 @@
-import type { LocalCache } from '@x/local-cache';
+import type { LocalCache, LocalEntry } from '@x/local-cache';
 import { type Journal, KEEP_EXPIRY } from './_internal/journal.js';
 import type { Backend, Entries, HybridSetOptions } from './backend.js';
+import type { FailSafe, HybridEntry } from './fail-safe.js';
 
 /**
  * While serving from memory during an outage, a result is handed out through a macrotask at
@@ -42,14 +43,17 @@ export class MemoryBackend implements Backend {
   calls = 0;
   // undefined for a memory-only client: nothing to reconcile.
   readonly #journal: Journal | undefined;
+  // undefined without a near cache: the store then holds outage writes only.
+  readonly #failSafe: FailSafe | undefined;
   // 0 = never defer; else the time from which results wait one event-loop turn.
   #gateAt = 0;
   #deferred: Deferred[] = [];
   #immediate: NodeJS.Immediate | undefined;
 
-  constructor(store: LocalCache, journal: Journal | undefined) {
+  constructor(store: LocalCache, journal: Journal | undefined, failSafe?: FailSafe) {
     this.store = store;
     this.#journal = journal;
+    this.#failSafe = failSafe;
   }
 
   /** An outage began at `at`: from now on results yield to the event loop now and then. */
@@ -83,7 +87,7 @@ export class MemoryBackend implements Backend {
   get(key: string): Promise<string | null> {
     let value: string | null;
     try {
-      value = this.store.get(key);
+      value = this.read(key);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -94,11 +98,124 @@ export class MemoryBackend implements Backend {
   hit(key: string): Promise<string> | undefined {
     let value: string | null;
     try {
-      value = this.store.get(key);
+      value = this.read(key);
     } catch (error) {
       return Promise.reject(error);
     }
     return value === null ? undefined : this.#out(value);
+  }
+
+  /**
+   * What memory serves for `key` (synchronous; also the fallback of a Redis read): the stored
+   * value, or with a near cache the fail-safe's choice (a tracked copy young enough, marked
+   * stale, or a value written during the outage).
+   */
+  read(key: string): string | null {
+    const failSafe = this.#failSafe;
+    if (failSafe === undefined) return this.store.get(key);
+    const entry = failSafe.entry(key);
+    if (entry === undefined) return null;
+    return text(entry) ?? this.store.get(key);
+  }
+
+  /** {@link read} as bytes (`getBuffer`): a copy of stored bytes, or a string's UTF-8 bytes. */
+  readBuffer(key: string): Buffer | null {
+    const failSafe = this.#failSafe;
+    if (failSafe === undefined) return this.store.getBuffer(key);
+    const entry = failSafe.entry(key);
+    if (entry === undefined) return null;
+    const value = entry.value;
+    if (Buffer.isBuffer(value)) return Buffer.from(value);
+    if (typeof value === 'string') return Buffer.from(value, 'utf8');
+    return this.store.getBuffer(key); // another type: the store's WRONGTYPE
+  }
+
+  /** {@link read} with where the value comes from (`getEntry`). */
+  readEntry<T extends string | Buffer>(key: string, bytes: boolean): HybridEntry<T> | null {
+    const failSafe = this.#failSafe;
+    if (failSafe === undefined) {
+      const value = bytes ? this.store.getBuffer(key) : this.store.get(key);
+      return value === null
+        ? null
+        : { value: value as T, source: 'memory', stale: false, ageMs: 0 };
+    }
+    const entry = failSafe.entry(key);
+    if (entry === undefined) return null;
+    const value = entry.value;
+    let out: string | Buffer;
+    if (typeof value === 'string') out = bytes ? Buffer.from(value, 'utf8') : value;
+    else if (Buffer.isBuffer(value)) out = bytes ? Buffer.from(value) : value.toString('utf8');
+    else out = bytes ? this.store.getBuffer(key)! : this.store.get(key)!; // WRONGTYPE
+    return { value: out as T, source: 'memory', ...failSafe.describe(entry) };
+  }
+
+  /** A hash from memory for `hget` / `hgetall` (the fail-safe's choice with a near cache). */
+  #hashEntry(key: string): LocalEntry | undefined {
+    const failSafe = this.#failSafe;
+    return failSafe === undefined ? undefined : failSafe.entry(key);
+  }
+
+  /** `HGET` as memory serves it. */
+  readField(key: string, field: string): string | null {
+    if (this.#failSafe === undefined) return this.store.hget(key, field);
+    const entry = this.#hashEntry(key);
+    if (entry === undefined) return null;
+    if (entry.type !== 'hash') return this.store.hget(key, field); // WRONGTYPE
+    return (entry.value as ReadonlyMap<string, string>).get(field) ?? null;
+  }
+
+  /** `HGETALL` as memory serves it. */
+  readHash(key: string): Record<string, string> {
+    if (this.#failSafe === undefined || this.#hashEntry(key) !== undefined) {
+      return this.store.hgetall(key);
+    }
+    return {};
+  }
+
+  /** `MGET` as memory serves it. */
+  readMany(keys: readonly string[]): (string | null)[] {
+    if (this.#failSafe === undefined) return this.store.mget(keys);
+    const out: (string | null)[] = new Array(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      const entry = this.#failSafe.entry(keys[i]!);
+      // Redis' MGET answers nil for a key of another type instead of failing.
+      out[i] = entry === undefined ? null : text(entry);
+    }
+    return out;
+  }
+
+  /** `getBuffer` from memory. */
+  getBuffer(key: string): Promise<Buffer | null> {
+    return this.#read(() => this.readBuffer(key));
+  }
+
+  /** `getEntry` from memory. */
+  getEntry<T extends string | Buffer>(key: string, bytes: boolean): Promise<HybridEntry<T> | null> {
+    return this.#read(() => this.readEntry<T>(key, bytes));
+  }
+
+  /** `set` of bytes in memory. */
+  setBuffer(key: string, value: Buffer, options: HybridSetOptions | undefined): Promise<boolean> {
+    let written: boolean;
+    try {
+      written = this.store.setBuffer(key, value, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return written ? this.#outWrite(true, key, undefined, options?.ttl, 0) : this.#out(false);
+  }
+
+  /** `mget` of bytes from memory. */
+  mgetBuffer(keys: readonly string[]): Promise<(Buffer | null)[]> {
+    return this.#read(() =>
+      keys.map((key) => {
+        try {
+          return this.readBuffer(key);
+        } catch {
+          return null; // MGET answers nil for a key of another type
+        }
+      }),
+    );
   }
 
   set(key: string, value: string, options: HybridSetOptions | undefined): Promise<boolean> {
@@ -134,7 +251,7 @@ export class MemoryBackend implements Backend {
   }
 
   mget(keys: readonly string[]): Promise<(string | null)[]> {
-    return this.#read(() => this.store.mget(keys));
+    return this.#read(() => this.readMany(keys));
   }
 
   mset(entries: Entries, ttl: number | undefined): Promise<void> {
@@ -145,7 +262,7 @@ export class MemoryBackend implements Backend {
   }
 
   hget(key: string, field: string): Promise<string | null> {
-    return this.#read(() => this.store.hget(key, field));
+    return this.#read(() => this.readField(key, field));
   }
 
   hset(key: string, record: Record<string, string>): Promise<number> {
@@ -157,7 +274,7 @@ export class MemoryBackend implements Backend {
   }
 
   hgetall(key: string): Promise<Record<string, string>> {
-    return this.#read(() => this.store.hgetall(key));
+    return this.#read(() => this.readHash(key));
   }
 
   hdel(key: string, fields: readonly string[]): Promise<number> {
@@ -254,4 +371,12 @@ export class MemoryBackend implements Backend {
     this.#deferred = [];
     for (const d of queue) d.resolve(d.value);
   }
+}
+
+/** The text of a string entry (bytes as UTF-8), `null` for a hash or a list. */
+function text(entry: LocalEntry): string | null {
+  const value = entry.value;
+  if (typeof value === 'string') return value;
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  return null;
 }

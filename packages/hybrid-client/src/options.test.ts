@@ -85,7 +85,8 @@ describe('user clients', () => {
       String(await watcher.call('CLIENT', 'LIST'))
         .trim()
         .split('\n').length;
-    await waitFor('two connections', async () => (await count()) === 2);
+    // The watcher, the client's connection and the near cache's invalidation connection.
+    await waitFor('three connections', async () => (await count()) === 3);
     await client.close();
     await waitFor('owned connection gone', async () => (await count()) === 1, { timeoutMs: 2_000 });
   });

@@ -21,6 +21,32 @@ export type RecoveryPolicy = 'none' | 'invalidate' | 'replay';
  */
 export type HybridFallback = 'memory' | 'none';
 
+/**
+ * Options of the near cache (`nearCache: { ... }`).
+ */
+export interface NearCacheOptions {
+  /**
+   * Fresh copies older than this (ms since they were read from Redis) are not served: a bound on
+   * how long a copy lives even if an invalidation were lost. Costs one clock read per hit.
+   * @default undefined (no limit: a copy lives until Redis invalidates it or it is evicted)
+   */
+  maxAgeMs?: number | undefined;
+  /**
+   * How Redis tracks: `'default'` remembers, per client, the keys it read (server memory per key
+   * read, see `tracking-table-max-keys`); `'broadcast'` sends every write of a key under one of
+   * `prefixes` (no server memory per key, more invalidation traffic), and only keys under those
+   * prefixes are cached.
+   * @default 'default'
+   */
+  mode?: 'default' | 'broadcast' | undefined;
+  /**
+   * Broadcast mode: the key prefixes to track (keys as you pass them to the client); `[]` tracks
+   * every key. Ignored in default mode.
+   * @default []
+   */
+  prefixes?: readonly string[] | undefined;
+}
+
 /** Options of `createHybridClient`. */
 export interface HybridClientOptions {
   /**
@@ -91,6 +117,19 @@ export interface HybridClientOptions {
    */
   local?: LocalCacheOptions | undefined;
   /**
+   * The near cache: reads are served from the in-process store when it holds a copy that Redis
+   * tracks for this client (`CLIENT TRACKING`), and every write by any client invalidates it.
+   * `false` turns it off (every read goes to Redis, and nothing is kept for the fail-safe).
+   * @default true
+   */
+  nearCache?: boolean | NearCacheOptions | undefined;
+  /**
+   * While Redis is unusable, a copy is served (marked stale) until this long after it was last
+   * known to be Redis' value (when tracking stopped); `0` serves no copy. Needs the near cache.
+   * @default 600000 (10 min)
+   */
+  failSafeMaxAgeMs?: number | undefined;
+  /**
    * Prefix of `client.keys.of(...)`. Keys are not rewritten behind your back: the key you pass is
    * the key stored (as shown by redis-cli and in log lines).
    * @default ''
@@ -111,7 +150,15 @@ export const HYBRID_DEFAULTS = Object.freeze({
   onRecovery: 'invalidate' as RecoveryPolicy,
   maxJournalKeys: 10_000,
   keyPrefix: '',
+  failSafeMaxAgeMs: 600_000,
 });
+
+/** @internal The near cache's options, resolved; `undefined` when it is off. */
+export interface ResolvedNearOptions {
+  maxAgeMs: number;
+  mode: 'default' | 'broadcast';
+  prefixes: readonly string[];
+}
 
 /** @internal Every option validated, with its default, computed once. */
 export interface ResolvedHybridOptions {
@@ -129,6 +176,9 @@ export interface ResolvedHybridOptions {
   local: LocalCacheOptions | undefined;
   keyPrefix: string;
   logger: Logger | undefined;
+  /** `undefined`: off (or no Redis). */
+  nearCache: ResolvedNearOptions | undefined;
+  failSafeMaxAgeMs: number;
 }
 
 const POLICIES: readonly RecoveryPolicy[] = ['none', 'invalidate', 'replay'];
@@ -191,6 +241,9 @@ export function resolveHybridOptions(options: HybridClientOptions): ResolvedHybr
     }
   }
   return {
+    nearCache: redis === undefined ? undefined : resolveNear(options.nearCache),
+    failSafeMaxAgeMs:
+      integer('failSafeMaxAgeMs', options.failSafeMaxAgeMs, 0) ?? HYBRID_DEFAULTS.failSafeMaxAgeMs,
     redis,
     ioredis: options.ioredis,
     fallback,
@@ -205,6 +258,37 @@ export function resolveHybridOptions(options: HybridClientOptions): ResolvedHybr
     local: options.local,
     keyPrefix,
     logger: options.logger,
+  };
+}
+
+const MODES = ['default', 'broadcast'] as const;
+
+/** `nearCache` validated: `undefined` when off. */
+function resolveNear(value: HybridClientOptions['nearCache']): ResolvedNearOptions | undefined {
+  if (value === false) return undefined;
+  if (value === undefined || value === true) return { maxAgeMs: 0, mode: 'default', prefixes: [] };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new HybridOptionsError(
+      'nearCache',
+      value,
+      'true, false or { maxAgeMs?, mode?, prefixes? }',
+    );
+  }
+  const mode = value.mode ?? 'default';
+  if (!MODES.includes(mode)) {
+    throw new HybridOptionsError('nearCache.mode', mode, `one of ${MODES.join(', ')}`);
+  }
+  const prefixes = value.prefixes ?? [];
+  if (
+    !Array.isArray(prefixes) ||
+    prefixes.some((p: unknown) => typeof p !== 'string' || p === '')
+  ) {
+    throw new HybridOptionsError('nearCache.prefixes', prefixes, 'an array of non-empty strings');
+  }
+  return {
+    maxAgeMs: integer('nearCache.maxAgeMs', value.maxAgeMs, 1) ?? 0,
+    mode,
+    prefixes: [...prefixes],
   };
 }
 

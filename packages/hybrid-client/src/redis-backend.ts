@@ -11,7 +11,9 @@ import { Command, Redis, type RedisOptions } from 'ioredis';
 import { KEEP_EXPIRY } from './_internal/journal.js';
 import type { Backend, Entries, HybridSetOptions } from './backend.js';
 import { HybridUnavailableError } from './errors.js';
+import type { HybridEntry } from './fail-safe.js';
 import { expiry, type MemoryBackend } from './memory-backend.js';
+import type { NearCache } from './near-cache/near-cache.js';
 
 /** What the Redis backend tells when a call could not be served by Redis. */
 export interface FailureHost {
@@ -51,7 +53,7 @@ function setArguments(
 function redisSet(
   c: RedisClient,
   key: string,
-  value: string,
+  value: string | Buffer,
   o: HybridSetOptions | undefined,
 ): Promise<string | null> {
   if (o === undefined || (o.ttl === undefined && o.nx !== true && o.xx !== true)) {
@@ -72,6 +74,11 @@ function redisSet(
  * preallocated operations (and as hand-made ioredis `Command`s where that is exactly what the
  * client's own methods send), so they allocate no closure; while the client is not ready, or when
  * someone traces calls (`x:connection:call`), they go through `connection.execute` instead.
+ *
+ * With a near cache, reads (`get`, `mget`, `hget`, `hgetall` and their byte forms) look for a
+ * fresh copy first and skip Redis on a hit; a read sent to Redis registers a marker and installs
+ * its reply in the same reaction (the guard's `map`), unless the key was invalidated meanwhile
+ * (see `NearCache`). Every write drops the copies of its keys before it is sent.
  */
 export class RedisBackend implements Backend {
   /** Calls sent to Redis. */
@@ -86,6 +93,7 @@ export class RedisBackend implements Backend {
   readonly #host: FailureHost;
   // false with `fallback: 'none'`: a failed call rejects instead.
   readonly #serveFromMemory: boolean;
+  readonly #near: NearCache | undefined;
   // True when GET / SET are sent as ioredis commands the guard rejects itself at the deadline.
   #direct = false;
   // The options the client's own methods give their commands (shared: a Command only reads them).
@@ -96,7 +104,9 @@ export class RedisBackend implements Backend {
     memory: MemoryBackend,
     host: FailureHost,
     serveFromMemory: boolean,
+    near: NearCache | undefined,
   ) {
+    this.#near = near;
     this.#connection = connection;
     this.#client = connection.client;
     this.#guard = connection.guard;
@@ -132,11 +142,17 @@ export class RedisBackend implements Backend {
 
   // Preallocated operations: no closure and no `.then` layer per call on this side (see the
   // guard's `call` and `send`).
-  static readonly #GET: GuardOperation<string | null, RedisBackend, string> = {
+  // `seq`: the near cache's marker of this read (0: nothing to install).
+  static readonly #GET: GuardOperation<string | null, RedisBackend, string, number> = {
     run: (self, key) => self.#client.get(key),
-    fallback: (error, self, key) => {
+    map: (value, self, key, seq) => {
+      if (seq !== 0) self.#near!.install(key, seq, value);
+      return value;
+    },
+    fallback: (error, self, key, seq) => {
+      if (seq !== 0) self.#near!.end(key, seq);
       self.#failed(error, false, 'get');
-      return self.#memory.store.get(key);
+      return self.#memory.read(key);
     },
   };
 
@@ -160,8 +176,9 @@ export class RedisBackend implements Backend {
 
   // The same two operations as commands sent by hand (what `client.get` / `client.set` do), so
   // that the caller's promise is the command's own, chained once (Guard.send).
-  static readonly #SEND_GET: GuardSendOperation<string | null, RedisBackend, string> = {
+  static readonly #SEND_GET: GuardSendOperation<string | null, RedisBackend, string, number> = {
     start: (self, key) => self.#send('get', [key]),
+    map: RedisBackend.#GET.map,
     fallback: RedisBackend.#GET.fallback,
   };
 
@@ -211,19 +228,30 @@ export class RedisBackend implements Backend {
   }
 
   get(key: string): Promise<string | null> {
+    const near = this.#near;
+    let seq = 0;
+    if (near !== undefined) {
+      const hit = near.get(key);
+      if (hit !== undefined) return Promise.resolve(hit);
+      seq = near.begin(key);
+    }
     this.calls++;
     if (this.#fast()) {
       return this.#direct
-        ? this.#guard.send(RedisBackend.#SEND_GET, this, key)
-        : this.#guard.call(RedisBackend.#GET, this, key);
+        ? this.#guard.send(RedisBackend.#SEND_GET, this, key, seq)
+        : this.#guard.call(RedisBackend.#GET, this, key, seq);
     }
-    return this.#connection.execute((c) => c.get(key), {
-      operation: 'get',
-      fallback: (error) => RedisBackend.#GET.fallback!(error, this, key, undefined, undefined),
-    });
+    return this.#connection.execute(
+      (c) => c.get(key).then((v) => RedisBackend.#GET.map!(v, this, key, seq, undefined)),
+      {
+        operation: 'get',
+        fallback: (error) => RedisBackend.#GET.fallback!(error, this, key, seq, undefined),
+      },
+    );
   }
 
   set(key: string, value: string, options: HybridSetOptions | undefined): Promise<boolean> {
+    this.#near?.drop(key);
     this.calls++;
     if (this.#fast()) {
       return this.#direct
@@ -240,7 +268,8 @@ export class RedisBackend implements Backend {
 
   /**
    * Runs `redisOp` through the connection; on timeout, open circuit or infrastructure error the
-   * call is served by `memoryOp` on the store (and a write journaled).
+   * call is served by `memoryOp` on the store (and a write journaled). A write drops the near
+   * copies of its keys first.
    */
   #run<T>(
     operation: string,
@@ -250,6 +279,11 @@ export class RedisBackend implements Backend {
     redisOp: (client: RedisClient) => Promise<T>,
     memoryOp: (store: LocalCache) => T,
   ): Promise<T> {
+    const near = this.#near;
+    if (write && near !== undefined) {
+      if (typeof keys === 'string') near.drop(keys);
+      else near.dropMany(keys);
+    }
     this.calls++;
     return this.#connection.execute(redisOp, {
       operation,
@@ -321,14 +355,148 @@ export class RedisBackend implements Backend {
   }
 
   mget(keys: readonly string[]): Promise<(string | null)[]> {
+    return this.#mget(keys, false) as Promise<(string | null)[]>;
+  }
+
+  /** `MGET` as bytes (`mgetBuffer`). */
+  mgetBuffer(keys: readonly string[]): Promise<(Buffer | null)[]> {
+    return this.#mget(keys, true) as Promise<(Buffer | null)[]>;
+  }
+
+  /**
+   * MGET: the keys with a fresh copy are served from it; the others are read from Redis (one MGET,
+   * or one GET per key on Cluster) and their replies installed.
+   */
+  #mget(keys: readonly string[], bytes: boolean): Promise<(string | Buffer | null)[]> {
+    const near = this.#near;
+    const out: (string | Buffer | null)[] = new Array(keys.length);
+    let missing: string[] = keys as string[];
+    let at: number[] | undefined;
+    let seqs: number[] | undefined;
+    if (near !== undefined) {
+      missing = [];
+      at = [];
+      seqs = [];
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i]!;
+        const copy = near.entry(key, bytes ? 'bytes' : 'text');
+        if (copy !== undefined) {
+          out[i] = copyValue(copy.value as string | Buffer, bytes);
+          continue;
+        }
+        missing.push(key);
+        at.push(i);
+        seqs.push(near.begin(key));
+      }
+      if (missing.length === 0) return Promise.resolve(out);
+    }
     return this.#run(
       'mget',
       false,
-      keys,
+      missing,
       0,
-      (c) =>
-        this.#cluster && keys.length > 1 ? Promise.all(keys.map((k) => c.get(k))) : c.mget(...keys),
-      (s) => s.mget(keys),
+      async (c) => {
+        const one = (k: string): Promise<string | Buffer | null> =>
+          bytes ? c.getBuffer(k) : c.get(k);
+        const values: (string | Buffer | null)[] =
+          this.#cluster && missing.length > 1
+            ? await Promise.all(missing.map(one))
+            : bytes
+              ? await c.mgetBuffer(...missing)
+              : await c.mget(...missing);
+        if (at === undefined) return values;
+        for (let j = 0; j < missing.length; j++) {
+          near!.install(missing[j]!, seqs![j]!, values[j] ?? null);
+          out[at[j]!] = values[j] ?? null;
+        }
+        return out;
+      },
+      () => {
+        for (let j = 0; j < missing.length; j++) near?.end(missing[j]!, seqs![j]!);
+        const memory = this.#memory;
+        const values = bytes
+          ? missing.map((k) => nilOnWrongType(() => memory.readBuffer(k)))
+          : memory.readMany(missing);
+        if (at === undefined) return values;
+        for (let j = 0; j < missing.length; j++) out[at[j]!] = values[j] ?? null;
+        return out;
+      },
+    );
+  }
+
+  /** `GET` as bytes (`getBuffer`): bytes that are not UTF-8 come back exactly. */
+  getBuffer(key: string): Promise<Buffer | null> {
+    const near = this.#near;
+    let seq = 0;
+    if (near !== undefined) {
+      const copy = near.entry(key, 'bytes');
+      if (copy !== undefined) return Promise.resolve(Buffer.from(copy.value as Buffer));
+      seq = near.begin(key);
+    }
+    return this.#run(
+      'get',
+      false,
+      key,
+      0,
+      async (c) => {
+        const value = await c.getBuffer(key);
+        near?.install(key, seq, value);
+        return value;
+      },
+      () => {
+        near?.end(key, seq);
+        return this.#memory.readBuffer(key);
+      },
+    );
+  }
+
+  /** `SET` of bytes. */
+  setBuffer(key: string, value: Buffer, options: HybridSetOptions | undefined): Promise<boolean> {
+    this.#near?.drop(key);
+    this.calls++;
+    return this.#connection.execute((c) => redisSet(c, key, value, options).then(isOk), {
+      operation: 'set',
+      fallback: (error) => {
+        this.#failed(error, true, 'set');
+        const written = this.#memory.store.setBuffer(key, value, options);
+        this.#journal(error, key, expiry(options?.ttl));
+        return written;
+      },
+    });
+  }
+
+  /** `GET` with where the value came from: a fresh copy, Redis, or memory (the fail-safe). */
+  getEntry<T extends string | Buffer>(key: string, bytes: boolean): Promise<HybridEntry<T> | null> {
+    const near = this.#near;
+    let seq = 0;
+    if (near !== undefined) {
+      const copy = near.entry(key, bytes ? 'bytes' : 'text');
+      if (copy !== undefined) {
+        return Promise.resolve({
+          value: copyValue(copy.value as string | Buffer, bytes) as T,
+          source: 'near',
+          stale: false,
+          ageMs: performance.now() - copy.storedAt,
+        });
+      }
+      seq = near.begin(key);
+    }
+    return this.#run<HybridEntry<T> | null>(
+      'get',
+      false,
+      key,
+      0,
+      async (c) => {
+        const value = bytes ? await c.getBuffer(key) : await c.get(key);
+        near?.install(key, seq, value);
+        return value === null
+          ? null
+          : { value: value as T, source: 'redis', stale: false, ageMs: 0 };
+      },
+      () => {
+        near?.end(key, seq);
+        return this.#memory.readEntry<T>(key, bytes);
+      },
     );
   }
 
@@ -360,14 +528,19 @@ export class RedisBackend implements Backend {
     );
   }
 
+  /** HGET: from a fresh copy of the whole hash (installed by `hgetall`), else Redis. */
   hget(key: string, field: string): Promise<string | null> {
+    const copy = this.#near?.entry(key, 'hash');
+    if (copy !== undefined) {
+      return Promise.resolve((copy.value as ReadonlyMap<string, string>).get(field) ?? null);
+    }
     return this.#run(
       'hget',
       false,
       key,
       0,
       (c) => c.hget(key, field),
-      (s) => s.hget(key, field),
+      () => this.#memory.readField(key, field),
     );
   }
 
@@ -393,14 +566,29 @@ export class RedisBackend implements Backend {
     );
   }
 
+  /** HGETALL: from a fresh copy, else Redis (the reply is installed as a copy of the hash). */
   hgetall(key: string): Promise<Record<string, string>> {
+    const near = this.#near;
+    let seq = 0;
+    if (near !== undefined) {
+      const copy = near.entry(key, 'hash');
+      if (copy !== undefined) return Promise.resolve(toRecord(copy.value as Map<string, string>));
+      seq = near.begin(key);
+    }
     return this.#run(
       'hgetall',
       false,
       key,
       0,
-      (c) => c.hgetall(key),
-      (s) => s.hgetall(key),
+      async (c) => {
+        const record = await c.hgetall(key);
+        near?.installHash(key, seq, record);
+        return record;
+      },
+      () => {
+        near?.end(key, seq);
+        return this.#memory.readHash(key);
+      },
     );
   }
 
@@ -447,4 +635,35 @@ export class RedisBackend implements Backend {
       () => 'PONG',
     );
   }
+}
+
+/** A value handed out of the store: bytes are copied (the caller may change them), text as is. */
+function copyValue(value: string | Buffer, bytes: boolean): string | Buffer {
+  if (typeof value === 'string') return bytes ? Buffer.from(value, 'utf8') : value;
+  return bytes ? Buffer.from(value) : value.toString('utf8');
+}
+
+/** `op()`, or `null` when the key holds another type (MGET answers nil for it). */
+function nilOnWrongType<T>(op: () => T | null): T | null {
+  try {
+    return op();
+  } catch {
+    return null;
+  }
+}
+
+/** A hash copy as the plain object `hgetall` returns (a `__proto__` field an own property). */
+function toRecord(map: ReadonlyMap<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [field, value] of map) {
+    if (field === '__proto__') {
+      Object.defineProperty(out, field, {
+        value,
+        configurable: true,
+        enumerable: true,
+        writable: true,
+      });
+    } else out[field] = value;
+  }
+  return out;
 }

@@ -4,6 +4,8 @@ export type {
   LocalCache,
   LocalCacheOptions,
   LocalCacheStats,
+  LocalEntry,
+  SetHashOptions,
   SetOptions,
   TtlOptions,
   ValueType,

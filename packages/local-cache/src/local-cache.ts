@@ -1,6 +1,18 @@
 import { Buffer } from 'node:buffer';
 import { LRUCache } from 'lru-cache';
 import { checkArray, checkString, checkStrings, notAPair, notAString } from './_internal/args.js';
+import {
+  byteLength,
+  type Entry,
+  HashEntry,
+  ListEntry,
+  type LocalEntry,
+  MetaEntry,
+  type Plain,
+  plainView,
+  sizeOfPlain,
+  unwrap,
+} from './_internal/entries.js';
 import { LocalCacheError, wrongType } from './errors.js';
 
 /** Options of {@link createLocalCache}. */
@@ -34,6 +46,21 @@ export interface SetOptions {
   nx?: boolean;
   /** Only set the key if it already exists (Redis `XX`). */
   xx?: boolean;
+  /**
+   * Metadata kept with the value (anything but `undefined`), read back with
+   * {@link LocalCache.entry} together with the time the value was stored. Any later write of the
+   * key without `meta` drops it. Entries without metadata cost nothing more than before.
+   * @default undefined
+   */
+  meta?: unknown;
+}
+
+/** Options of {@link LocalCache.setHash}. */
+export interface SetHashOptions {
+  /** Time to live in ms (a positive integer). @default undefined (no expiry) */
+  ttl?: number;
+  /** Metadata kept with the hash (see {@link SetOptions.meta}). @default undefined */
+  meta?: unknown;
 }
 
 /** Options of operations that only take a TTL ({@link LocalCache.setNX}, {@link LocalCache.mset}). */
@@ -65,15 +92,42 @@ export interface LocalCacheStats {
   maxBytes: number;
 }
 
+export type { LocalEntry } from './_internal/entries.js';
+
 /**
  * A synchronous in-process store with Redis semantics for strings, hashes and lists.
- * Values are strings; TTLs are in ms; a missing key reads as `null` (or `{}` / `[]`).
+ * Values are strings (or bytes, with {@link LocalCache.setBuffer}); TTLs are in ms; a missing key
+ * reads as `null` (or `{}` / `[]`).
  */
 export interface LocalCache {
-  /** Redis `GET`. */
+  /** Redis `GET` (bytes stored with `setBuffer` read as their UTF-8 text, as ioredis' `get`). */
   get(key: string): string | null;
+  /**
+   * Redis `GET` as bytes (ioredis' `getBuffer`): a copy of bytes stored with `setBuffer`, or the
+   * UTF-8 bytes of a string.
+   */
+  getBuffer(key: string): Buffer | null;
   /** Redis `SET` (with `PX`, `NX`, `XX`); `true` when the value was written. */
   set(key: string, value: string, options?: SetOptions): boolean;
+  /**
+   * Redis `SET` of bytes (a copy is stored: changing `value` afterwards changes nothing here);
+   * `true` when written. Sized by `value.length`.
+   */
+  setBuffer(key: string, value: Uint8Array, options?: SetOptions): boolean;
+  /** Replaces `key` with a hash of these fields (Redis `DEL` + `HSET` [+ `PEXPIRE`]). */
+  setHash(
+    key: string,
+    record: Record<string, string> | ReadonlyMap<string, string>,
+    options?: SetHashOptions,
+  ): void;
+  /**
+   * The entry of `key` with its metadata and when it was stored, or `undefined`. Counts as a read
+   * (hit or miss, and the entry becomes the most recently used). For an entry stored with `meta`
+   * this allocates nothing (the returned object is the store's own: read it, do not keep it).
+   */
+  entry(key: string): LocalEntry | undefined;
+  /** {@link LocalCache.entry} without counting a read or touching the recency order. */
+  peek(key: string): LocalEntry | undefined;
   /** Redis `DEL`: the number of keys removed. */
   del(...keys: string[]): number;
   /** Redis `EXISTS`: how many of the keys exist (a key named twice counts twice). */
@@ -120,26 +174,6 @@ export interface LocalCache {
 
 const DEFAULT_MAX_BYTES = 100 * 1024 * 1024;
 const DEFAULT_JANITOR_MS = 30_000;
-
-/** A hash value; replaced (not mutated in place) on every write so lru-cache re-reads its size. */
-class HashEntry {
-  constructor(
-    readonly map: Map<string, string>,
-    readonly bytes: number,
-  ) {}
-}
-
-/** A list value; same replacement rule as {@link HashEntry}. */
-class ListEntry {
-  constructor(
-    readonly items: string[],
-    readonly bytes: number,
-  ) {}
-}
-
-type Entry = string | HashEntry | ListEntry;
-
-const byteLength = (s: string): number => Buffer.byteLength(s, 'utf8');
 
 function checkTtl(ttl: number | undefined, field: string): void {
   if (ttl === undefined) return;
@@ -207,19 +241,62 @@ class LocalCacheImpl implements LocalCache {
     else this.#lru.set(key, entry, { size: size || 1, ttl: ttl ?? 0 });
   }
 
-  #read(key: string): Entry | undefined {
+  /** The bare entry of `key` (a read: counted, and it becomes the most recently used). */
+  #read(key: string): Plain | undefined {
     const entry = this.#lru.get(key);
-    if (entry === undefined) this.#misses++;
-    else this.#hits++;
-    return entry;
+    if (entry === undefined) {
+      this.#misses++;
+      return undefined;
+    }
+    this.#hits++;
+    return unwrap(entry);
+  }
+
+  /** The bare entry of `key` for a write (not counted as a read). */
+  #bare(key: string): Plain | undefined {
+    const entry = this.#lru.get(key);
+    return entry === undefined ? undefined : unwrap(entry);
   }
 
   get(key: string): string | null {
     checkString(key, 'key');
     const entry = this.#read(key);
     if (entry === undefined) return null;
-    if (typeof entry !== 'string') throw wrongType();
-    return entry;
+    if (typeof entry === 'string') return entry;
+    if (Buffer.isBuffer(entry)) return entry.toString('utf8');
+    throw wrongType();
+  }
+
+  getBuffer(key: string): Buffer | null {
+    checkString(key, 'key');
+    const entry = this.#read(key);
+    if (entry === undefined) return null;
+    if (typeof entry === 'string') return Buffer.from(entry, 'utf8');
+    if (Buffer.isBuffer(entry)) return Buffer.from(entry);
+    throw wrongType();
+  }
+
+  entry(key: string): LocalEntry | undefined {
+    checkString(key, 'key');
+    const entry = this.#lru.get(key);
+    if (entry === undefined) {
+      this.#misses++;
+      return undefined;
+    }
+    this.#hits++;
+    return entry instanceof MetaEntry ? entry : plainView(entry);
+  }
+
+  peek(key: string): LocalEntry | undefined {
+    checkString(key, 'key');
+    const entry = this.#lru.peek(key);
+    if (entry === undefined) return undefined;
+    return entry instanceof MetaEntry ? entry : plainView(entry);
+  }
+
+  /** Wraps `value` with `meta` when there is one (a clock read, only then). */
+  #withMeta(value: string | Buffer | HashEntry, meta: unknown): Entry {
+    return meta === undefined ? value : new MetaEntry(value, meta, performance.now());
   }
 
   set(key: string, value: string, options?: SetOptions): boolean {
@@ -236,11 +313,68 @@ class LocalCacheImpl implements LocalCache {
         const present = this.#lru.has(key);
         if (options.nx === true ? present : !present) return false;
       }
-      this.#put(key, value, byteLength(key) + byteLength(value), options.ttl, false);
+      const size = byteLength(key) + byteLength(value);
+      this.#put(key, this.#withMeta(value, options.meta), size, options.ttl, false);
       return true;
     }
     this.#put(key, value, byteLength(key) + byteLength(value), undefined, false);
     return true;
+  }
+
+  setBuffer(key: string, value: Uint8Array, options?: SetOptions): boolean {
+    checkString(key, 'key');
+    if (!(value instanceof Uint8Array)) throw notAString('value', value, 'a Buffer or Uint8Array');
+    // A copy: the caller may reuse its buffer; what is stored must not change behind the store.
+    const bytes = Buffer.from(value);
+    if (options === undefined) {
+      this.#put(key, bytes, byteLength(key) + bytes.length, undefined, false);
+      return true;
+    }
+    checkTtl(options.ttl, 'ttl');
+    if (options.nx === true && options.xx === true) {
+      throw new LocalCacheError('E_LOCAL_CACHE_ARGUMENT', 'nx and xx are mutually exclusive', {
+        field: 'nx',
+      });
+    }
+    if (options.nx === true || options.xx === true) {
+      const present = this.#lru.has(key);
+      if (options.nx === true ? present : !present) return false;
+    }
+    const size = byteLength(key) + bytes.length;
+    this.#put(key, this.#withMeta(bytes, options.meta), size, options.ttl, false);
+    return true;
+  }
+
+  setHash(
+    key: string,
+    record: Record<string, string> | ReadonlyMap<string, string>,
+    options?: SetHashOptions,
+  ): void {
+    checkString(key, 'key');
+    checkTtl(options?.ttl, 'ttl');
+    if (typeof record !== 'object' || record === null) {
+      throw new LocalCacheError('E_LOCAL_CACHE_ARGUMENT', 'setHash takes a record or a Map', {
+        field: 'record',
+        value: record,
+      });
+    }
+    const pairs: Iterable<readonly [string, unknown]> =
+      record instanceof Map ? record : Object.entries(record);
+    const map = new Map<string, string>();
+    let bytes = 0;
+    for (const [field, v] of pairs) {
+      if (typeof field !== 'string') throw notAString('field', field);
+      if (typeof v !== 'string') throw notAString(`record[${JSON.stringify(field)}]`, v);
+      map.set(field, v);
+      bytes += byteLength(field) + byteLength(v);
+    }
+    // An empty hash does not exist in Redis.
+    if (map.size === 0) {
+      this.#lru.delete(key);
+      return;
+    }
+    const entry = this.#withMeta(new HashEntry(map, bytes), options?.meta);
+    this.#put(key, entry, byteLength(key) + bytes, options?.ttl, false);
   }
 
   del(...keys: string[]): number {
@@ -273,7 +407,8 @@ class LocalCacheImpl implements LocalCache {
         },
       );
     }
-    const entry = this.#lru.get(key);
+    const bare = this.#bare(key);
+    const entry = Buffer.isBuffer(bare) ? bare.toString('utf8') : bare;
     let current = 0;
     if (entry !== undefined) {
       if (typeof entry !== 'string') throw wrongType();
@@ -320,8 +455,7 @@ class LocalCacheImpl implements LocalCache {
   }
 
   #sizeOf(key: string, entry: Entry): number {
-    const bytes = byteLength(key) + (typeof entry === 'string' ? byteLength(entry) : entry.bytes);
-    return bytes || 1;
+    return byteLength(key) + sizeOfPlain(unwrap(entry)) || 1;
   }
 
   ttl(key: string): number {
@@ -334,9 +468,9 @@ class LocalCacheImpl implements LocalCache {
 
   type(key: string): ValueType {
     checkString(key, 'key');
-    const entry = this.#lru.get(key);
+    const entry = this.#bare(key);
     if (entry === undefined) return 'none';
-    if (typeof entry === 'string') return 'string';
+    if (typeof entry === 'string' || Buffer.isBuffer(entry)) return 'string';
     return entry instanceof HashEntry ? 'hash' : 'list';
   }
 
@@ -347,7 +481,8 @@ class LocalCacheImpl implements LocalCache {
     for (let i = 0; i < keys.length; i++) {
       const entry = this.#read(keys[i]!);
       // Redis' MGET answers nil for a key of another type instead of failing.
-      out[i] = typeof entry === 'string' ? entry : null;
+      out[i] =
+        typeof entry === 'string' ? entry : Buffer.isBuffer(entry) ? entry.toString('utf8') : null;
     }
     return out;
   }
@@ -413,7 +548,7 @@ class LocalCacheImpl implements LocalCache {
         if (typeof v !== 'string') throw notAString(`record[${JSON.stringify(field)}]`, v);
       }
     }
-    const entry = this.#lru.get(key);
+    const entry = this.#bare(key);
     if (entry !== undefined && !(entry instanceof HashEntry)) throw wrongType();
     const map = entry?.map ?? new Map<string, string>();
     let bytes = entry?.bytes ?? 0;
@@ -464,7 +599,7 @@ class LocalCacheImpl implements LocalCache {
   hdel(key: string, ...fields: string[]): number {
     checkString(key, 'key');
     checkStrings(fields, 'fields');
-    const entry = this.#lru.get(key);
+    const entry = this.#bare(key);
     if (entry === undefined) return 0;
     if (!(entry instanceof HashEntry)) throw wrongType();
     let bytes = entry.bytes;
@@ -486,7 +621,7 @@ class LocalCacheImpl implements LocalCache {
   #push(key: string, values: string[], left: boolean): number {
     checkString(key, 'key');
     checkStrings(values, 'values');
-    const entry = this.#lru.get(key);
+    const entry = this.#bare(key);
     if (entry !== undefined && !(entry instanceof ListEntry)) throw wrongType();
     if (values.length === 0) return entry?.items.length ?? 0;
     const items = entry?.items ?? [];

@@ -3,12 +3,15 @@ import { LocalCacheError } from '../errors.js';
 // Argument checks of the hot path: a `typeof` per key, field and value, nothing allocated unless
 // the check fails (the error is built only then).
 
-/** The error for a key, field or value that is not a string. */
-export function notAString(field: string, value: unknown): LocalCacheError {
+/**
+ * The error for a key, field or value that is not a string.
+ * @param expected what it must be instead, for the message
+ */
+export function notAString(field: string, value: unknown, expected = 'a string'): LocalCacheError {
   const shown = typeof value === 'object' && value !== null ? 'an object' : typeof value;
   return new LocalCacheError(
     'E_LOCAL_CACHE_ARGUMENT',
-    `${field} must be a string, got ${Array.isArray(value) ? 'an array' : shown}`,
+    `${field} must be ${expected}, got ${Array.isArray(value) ? 'an array' : shown}`,
     { field, value },
   );
 }

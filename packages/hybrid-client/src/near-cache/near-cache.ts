@@ -1,0 +1,311 @@
+import type { LocalCache, LocalEntry } from '@x/local-cache';
+
+/** Most reads in flight whose reply may still install a copy; beyond it every marker is dropped. */
+const MAX_MARKERS = 100_000;
+/** Most past epochs whose end time is remembered (for the fail-safe age of old copies). */
+const MAX_ENDED = 64;
+
+/** Counters and gauges of the near cache (`stats().near`). */
+export interface NearCacheStats {
+  /** Reads served from a tracked copy without a Redis round trip. */
+  hits: number;
+  /** Reads that found no fresh copy and went to Redis (or memory). */
+  misses: number;
+  /** Keys invalidated by Redis (a FLUSHALL / FLUSHDB counts one). */
+  invalidations: number;
+  /** Reads served from an untracked (stale) copy while Redis was unusable (the fail-safe). */
+  staleServes: number;
+  /** Entries in the local store (copies and outage writes). */
+  entries: number;
+  /** Bytes in the local store (keys and values, UTF-8), bounded by `local.maxBytes`. */
+  bytes: number;
+  /** The store's bound, bytes. */
+  maxBytes: number;
+  /** Entries the store evicted to stay within its bounds. */
+  evictions: number;
+  /** True while Redis tracks this client's reads and Redis is usable: copies count as fresh. */
+  tracking: boolean;
+  /** Changes every time copies stop (or start again) counting as fresh; for diagnosis. */
+  epoch: number;
+}
+
+/** Which keys Redis tracks: all that were read, or (broadcast) those under one of `prefixes`. */
+export interface NearScope {
+  /** Prefixes of broadcast mode in the caller's key space, `undefined` in default mode. */
+  prefixes: readonly string[] | undefined;
+  /** ioredis' own `keyPrefix` of the client (the server's key names start with it), `''` if none. */
+  keyPrefix: string;
+  /** Fresh copies older than this are not served (ms); `0`: no limit. */
+  maxAgeMs: number;
+}
+
+const now = (): number => performance.now();
+
+/**
+ * The near cache: copies of Redis values kept in the local store while Redis tracks them for this
+ * client, served without a round trip.
+ *
+ * **Epochs.** A copy is stored with the epoch it was read in (its `meta`). The epoch changes every
+ * time copies stop counting as fresh (tracking lost on either connection, Redis unusable, a
+ * FLUSHALL) and every time they count again; a hit needs `meta === epoch`, so one comparison
+ * decides freshness and nothing is swept: old copies simply stop matching (they remain, for the
+ * fail-safe, until evicted or replaced).
+ *
+ * **Races.** The reply of a read and an invalidation of its key travel on two connections, so
+ * either may arrive first. Before a read is sent, {@link begin} registers a marker for the key
+ * (a number from a sequence); an invalidation of the key, a FLUSHALL and any epoch change remove
+ * markers; when the reply arrives, {@link install} stores it only if the key's marker is still the
+ * one this read registered. Then: if the invalidation came first, the marker is gone and the
+ * (possibly old) reply is not installed; if the reply came first, it is installed and the
+ * invalidation removes it when it arrives. No other order exists, so a value overwritten before
+ * the read's reply was handled can never be installed. A second read of the same key replaces
+ * the marker, so only the latest read in flight installs.
+ *
+ * **Own writes.** Redis tracks only keys a connection *read*, so a written value is not installed
+ * (nobody would invalidate it); a write drops the key's copy and marker before it is sent. For the
+ * same reason tracking does not use `NOLOOP`: a write of a key this client read must invalidate
+ * its own copy too (by Redis, in order, whoever wrote it).
+ */
+export class NearCache {
+  hits = 0;
+  misses = 0;
+  invalidations = 0;
+  staleServes = 0;
+  readonly store: LocalCache;
+  readonly #scope: NearScope;
+  #epoch = 1;
+  #fresh = false;
+  #tracking = false;
+  #usable = false;
+  #seq = 0;
+  readonly #markers = new Map<string, number>();
+  // When each recent epoch stopped being fresh (performance.now()).
+  readonly #ended = new Map<number, number>();
+  // Copies of an epoch below this were flushed: never served, not even stale.
+  #flushed = 0;
+
+  constructor(store: LocalCache, scope: NearScope) {
+    this.store = store;
+    this.#scope = scope;
+  }
+
+  /** The current epoch (copies of it are fresh while {@link fresh}). */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  /** True while copies count as fresh: Redis tracks this client's reads and is usable. */
+  get fresh(): boolean {
+    return this.#fresh;
+  }
+
+  // ---- the hot path ------------------------------------------------------------------------------
+
+  /** The fresh copy of `key` as text, else `undefined` (counted as a hit or a miss). */
+  get(key: string): string | undefined {
+    if (this.#fresh) {
+      const entry = this.store.entry(key);
+      if (entry !== undefined && entry.meta === this.#epoch && this.#young(entry)) {
+        const value = entry.value;
+        if (typeof value === 'string') {
+          this.hits++;
+          return value;
+        }
+        if (Buffer.isBuffer(value)) {
+          this.hits++;
+          return value.toString('utf8');
+        }
+      }
+    }
+    this.misses++;
+    return undefined;
+  }
+
+  /**
+   * The fresh copy of `key` as it is held (a string, a Buffer, or a hash's map), else
+   * `undefined` (counted). Bytes are only served from bytes: text read from Redis as a string may
+   * have lost bytes that were not UTF-8.
+   */
+  entry(key: string, type: 'text' | 'bytes' | 'hash'): LocalEntry | undefined {
+    if (this.#fresh) {
+      const entry = this.store.entry(key);
+      if (entry !== undefined && entry.meta === this.#epoch && this.#young(entry)) {
+        const value = entry.value;
+        const ok =
+          type === 'hash'
+            ? entry.type === 'hash'
+            : type === 'bytes'
+              ? Buffer.isBuffer(value)
+              : typeof value === 'string' || Buffer.isBuffer(value);
+        if (ok) {
+          this.hits++;
+          return entry;
+        }
+      }
+    }
+    this.misses++;
+    return undefined;
+  }
+
+  #young(entry: LocalEntry): boolean {
+    const max = this.#scope.maxAgeMs;
+    return max === 0 || now() - entry.storedAt < max;
+  }
+
+  // ---- reads in flight ---------------------------------------------------------------------------
+
+  /**
+   * Registers a read of `key` about to be sent; the returned marker goes to {@link install}.
+   * `0` when the reply must not be installed (copies are not fresh, or the key is not tracked).
+   */
+  begin(key: string): number {
+    if (!this.#fresh || !this.#inScope(key)) return 0;
+    const markers = this.#markers;
+    if (markers.size >= MAX_MARKERS) markers.clear();
+    const seq = this.#seq === 0x3fffffff ? 1 : this.#seq + 1;
+    this.#seq = seq;
+    markers.set(key, seq);
+    return seq;
+  }
+
+  /**
+   * The reply of the read that registered `seq` for `key`: stored as a fresh copy if nothing
+   * invalidated the key (or changed the epoch) since, else dropped. `null` (no such key) stores
+   * nothing.
+   */
+  install(key: string, seq: number, value: string | Buffer | null): void {
+    if (seq === 0 || !this.#claim(key, seq) || value === null) return;
+    if (typeof value === 'string') this.store.set(key, value, { meta: this.#epoch });
+    else this.store.setBuffer(key, value, { meta: this.#epoch });
+  }
+
+  /** {@link install} for a whole hash (`HGETALL`); an empty one (no such key) stores nothing. */
+  installHash(key: string, seq: number, record: Record<string, string>): void {
+    if (seq === 0 || !this.#claim(key, seq)) return;
+    for (const _ in record) {
+      this.store.setHash(key, record, { meta: this.#epoch });
+      return;
+    }
+  }
+
+  /** The read that registered `seq` ended without a reply to install (failed, timed out). */
+  end(key: string, seq: number): void {
+    if (seq !== 0) this.#claim(key, seq);
+  }
+
+  /** True (and the marker removed) when `seq` is still the marker of `key`. */
+  #claim(key: string, seq: number): boolean {
+    const markers = this.#markers;
+    if (markers.get(key) !== seq) return false;
+    markers.delete(key);
+    return true;
+  }
+
+  #inScope(key: string): boolean {
+    const prefixes = this.#scope.prefixes;
+    if (prefixes === undefined || prefixes.length === 0) return true;
+    for (const p of prefixes) if (key.startsWith(p)) return true;
+    return false;
+  }
+
+  // ---- writes and invalidations ------------------------------------------------------------------
+
+  /** A write of `key` by this client: its copy and any read in flight are void. */
+  drop(key: string): void {
+    this.#markers.delete(key);
+    const entry = this.store.peek(key);
+    if (entry !== undefined && isCopy(entry.meta)) this.store.del(key);
+  }
+
+  /** {@link drop} for several keys. */
+  dropMany(keys: readonly string[]): void {
+    for (const key of keys) this.drop(key);
+  }
+
+  /** What Redis invalidated (server key names), `null` for FLUSHALL / FLUSHDB. */
+  invalidated(keys: readonly Buffer[] | null): void {
+    if (keys === null) {
+      this.invalidations++;
+      // Every copy is void, also for the fail-safe; nothing is swept (they stop matching).
+      this.#flushed = this.#epoch + 1;
+      this.#epoch++;
+      this.#markers.clear();
+      return;
+    }
+    const prefix = this.#scope.keyPrefix;
+    for (const raw of keys) {
+      let key = raw.toString('utf8');
+      if (prefix !== '') {
+        if (!key.startsWith(prefix)) continue;
+        key = key.slice(prefix.length);
+      }
+      this.invalidations++;
+      this.drop(key);
+    }
+  }
+
+  // ---- freshness ---------------------------------------------------------------------------------
+
+  /** Tracking was established (`true`) or lost. */
+  setTracking(on: boolean): void {
+    this.#tracking = on;
+    this.#update();
+  }
+
+  /** Redis became usable (`true`) or unusable. */
+  setUsable(on: boolean): void {
+    this.#usable = on;
+    this.#update();
+  }
+
+  #update(): void {
+    const fresh = this.#tracking && this.#usable;
+    if (fresh === this.#fresh) return;
+    const ended = this.#ended;
+    if (this.#fresh) {
+      ended.set(this.#epoch, now());
+      if (ended.size > MAX_ENDED) ended.delete(ended.keys().next().value as number);
+    }
+    this.#fresh = fresh;
+    this.#epoch++;
+    this.#markers.clear();
+  }
+
+  /**
+   * When a copy stored in `epoch` was last known to be Redis' value: now while its epoch is
+   * current and fresh, else when its epoch ended; `-Infinity` when that is unknown (too old) or
+   * the copy was flushed.
+   */
+  confirmedAt(epoch: number, at: number): number {
+    if (epoch < this.#flushed) return Number.NEGATIVE_INFINITY;
+    if (epoch === this.#epoch && this.#fresh) return at;
+    return this.#ended.get(epoch) ?? Number.NEGATIVE_INFINITY;
+  }
+
+  /** Forgets every marker and copy (the client closes). */
+  clear(): void {
+    this.#markers.clear();
+  }
+
+  /** `stats().near`. */
+  stats(): NearCacheStats {
+    const s = this.store.stats();
+    return {
+      hits: this.hits,
+      misses: this.misses,
+      invalidations: this.invalidations,
+      staleServes: this.staleServes,
+      entries: s.size,
+      bytes: s.calculatedSize,
+      maxBytes: s.maxBytes,
+      evictions: s.evictions,
+      tracking: this.#fresh,
+      epoch: this.#epoch,
+    };
+  }
+}
+
+/** True for the `meta` of a tracked copy (an epoch), false for an outage write (none). */
+export function isCopy(meta: unknown): meta is number {
+  return typeof meta === 'number' && meta > 0;
+}

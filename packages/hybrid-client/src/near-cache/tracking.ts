@@ -1,0 +1,137 @@
+import { randomBytes } from 'node:crypto';
+import { type Connection, eventChannel, type Log } from '@x/connection';
+import type { Redis, RedisOptions } from 'ioredis';
+import type { ResolvedNearOptions } from '../options.js';
+import { ClusterTracker } from './cluster-tracker.js';
+import type { NearCache } from './near-cache.js';
+import { type GuardedRun, Tracker, type TrackerSink, type TrackingSpec } from './tracker.js';
+
+/** Message of the `x:hybrid-client:tracking` channel: copies started or stopped counting as fresh. */
+export interface TrackingMessage {
+  /** True: Redis tracks this client's reads and is usable; false: copies are not served as fresh. */
+  tracking: boolean;
+  /** The near cache's epoch after the change. */
+  epoch: number;
+}
+
+/** The channel name (also in `HYBRID_CHANNELS`). */
+export const TRACKING_CHANNEL = 'x:hybrid-client:tracking';
+const trackingChannel = eventChannel<TrackingMessage>(TRACKING_CHANNEL);
+
+// ioredis clients whose reads a near cache of this process tracks. A second `CLIENT TRACKING ON
+// REDIRECT` on the same connection would silently take the invalidations away from the first.
+const tracked = new WeakSet<object>();
+
+/** Keeps a near cache's freshness in step with Redis: tracking on every connection that reads. */
+export interface Tracking {
+  /** The trackers (one per server), for tests. */
+  trackers(): readonly Tracker[];
+  /** Stops every tracker and listener; asks a client it did not create to stop tracking. */
+  close(): void;
+}
+
+/**
+ * Starts tracking for `near` on `connection`: one {@link Tracker} on a standalone or Sentinel
+ * client (its invalidation connection is a `duplicate('invalidation')` speaking RESP2), one per
+ * node on a Cluster ({@link ClusterTracker}). Copies count as fresh only while tracking holds and
+ * the connection says Redis is usable. Returns `undefined` (the near cache stays off, logged once)
+ * when another near cache of this process already tracks the same ioredis client.
+ */
+export function startTracking(
+  connection: Connection,
+  near: NearCache,
+  options: ResolvedNearOptions,
+  log: Log,
+): Tracking | undefined {
+  const client = connection.client;
+  if (tracked.has(client)) {
+    log(
+      'warn',
+      '[@x/hybrid-client] near cache off: another hybrid client of this process already tracks this ioredis client (one connection has one invalidation target). Give each hybrid client its own client, or pass nearCache: false',
+      { reason: 'near_cache_shared_client' },
+    );
+    return undefined;
+  }
+  tracked.add(client);
+  const keyPrefix = (client.options as { keyPrefix?: string }).keyPrefix ?? '';
+  const spec: TrackingSpec = {
+    mode: options.mode,
+    prefixes: options.prefixes.map((p) => keyPrefix + p),
+  };
+  const run: GuardedRun = (fn) => connection.execute(fn, { operation: 'tracking' });
+  const retryMs = Math.min(connection.probeIntervalMs, 1_000);
+  const name = `${connection.name}:invalidation:${randomBytes(6).toString('hex')}`.replace(
+    /\s/g,
+    '_',
+  );
+  let source: { trackers(): readonly Tracker[]; readonly tracking: boolean; close(): void };
+  const changed = (): void => {
+    const was = near.fresh;
+    near.setTracking(source.tracking);
+    publish(near, was);
+  };
+  const sink: TrackerSink = {
+    invalidated: (keys) => near.invalidated(keys),
+    changed,
+  };
+  if (connection.isCluster) {
+    source = new ClusterTracker(connection, name, spec, run, sink, retryMs);
+  } else {
+    // RESP2 whatever the data connection speaks (ioredis 6 drops RESP3 invalidation pushes); no
+    // automatic resubscription: the tracker asks CLIENT ID before subscribing again.
+    const overrides = {
+      connectionName: name,
+      protocol: 2,
+      autoResubscribe: false,
+    } as Partial<RedisOptions>;
+    const invalidation = connection.duplicate('invalidation', overrides) as Redis;
+    const tracker = new Tracker(client as Redis, invalidation, name, spec, run, sink, retryMs);
+    source = {
+      trackers: () => [tracker],
+      get tracking() {
+        return tracker.tracking;
+      },
+      close: () => tracker.close(),
+    };
+    tracker.start();
+  }
+  const onUnusable = (): void => {
+    const was = near.fresh;
+    near.setUsable(false);
+    publish(near, was);
+  };
+  const onUsable = (): void => {
+    const was = near.fresh;
+    near.setUsable(true);
+    publish(near, was);
+  };
+  connection.on('unusable', onUnusable);
+  connection.on('usable', onUsable);
+  if (connection.state === 'ready') onUsable();
+  let closed = false;
+  return {
+    trackers: () => source.trackers(),
+    close() {
+      if (closed) return;
+      closed = true;
+      connection.off('unusable', onUnusable);
+      connection.off('usable', onUsable);
+      const trackers = source.trackers();
+      source.close();
+      near.setTracking(false);
+      tracked.delete(client);
+      // A client we were given stays in use: stop Redis tracking its reads for us.
+      if (!connection.owned) for (const t of trackers) untrack(t.data);
+    },
+  };
+}
+
+function publish(near: NearCache, was: boolean): void {
+  if (near.fresh === was || !trackingChannel.hasSubscribers) return;
+  trackingChannel.publish({ tracking: near.fresh, epoch: near.epoch });
+}
+
+/** Best effort, never awaited: `CLIENT TRACKING OFF` on a connection that stays the user's. */
+function untrack(data: Redis): void {
+  if (data.status === 'ready') data.call('CLIENT', 'TRACKING', 'OFF').catch(() => {});
+}
