@@ -1,28 +1,34 @@
 import fastifyCookie from '@fastify/cookie';
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifySession from '@fastify/session';
 import { createRedisClient, type RedisClient, redactConfig, toConfig } from '@x/config';
-import { createHealthChecker, type HealthChecker, serverStats } from '@x/health';
+import { createHealthChecker, type HealthChecker } from '@x/health';
 import { createHybridClient, type HybridClient } from '@x/hybrid-client';
 import { createLockManager } from '@x/lock';
 import { createPubSub, type PubSub } from '@x/pubsub';
-import { createRateLimiter, type RateLimiter } from '@x/ratelimit';
+import type { RateLimiter } from '@x/ratelimit';
 import { createSessionStore, type SessionStore } from '@x/session';
+import { createExpressSessionStore } from '@x/session/express';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
-import { registerErrorHandler } from './errors';
+import { type Diagnosis, toDiagnosis } from './diagnosis';
+import { notFound, registerErrorHandler } from './errors';
 import { createEventBus, type EventBus, type WireEvent } from './events';
+import { createItemStats, type ItemStats } from './item-stats';
 import { createLocalLocks, type JobLocks } from './local-locks';
-import { createMetrics, type Metrics } from './metrics';
 import { createOfflineRedis, type OfflineRedis } from './offline';
-import { DEFAULT_RATE_LIMITS, type DemoOptions, validateOptions } from './options';
-import { type PolicyName, registerRateLimit } from './rate-limit';
-import { registerAuthRoutes } from './routes/auth';
+import { type DemoOptions, type PolicyName, validateOptions } from './options';
+import { createPolicyLimiters, rateLimitOptions } from './rate-limits';
+import { registerAccountRoutes, registerLoginRoute } from './routes/auth';
 import { registerEventRoutes } from './routes/events';
 import { registerHealthRoutes } from './routes/health';
 import { registerItemRoutes } from './routes/items';
 import { registerJobRoutes } from './routes/jobs';
 import { registerMetricsRoute } from './routes/metrics';
 import { registerStatusRoutes } from './routes/status';
+import { sessionPluginOptions } from './sessions';
 import { createSlowSource, type SlowSource } from './source';
 import { createLatencyHistory, type Modes } from './status';
+import { createTelemetry, type Telemetry } from './telemetry';
 
 /** The built demo: the Fastify instance (not listening yet) and its parts. */
 export interface DemoApp {
@@ -31,19 +37,16 @@ export interface DemoApp {
   readonly activeBackend: 'primary' | 'fallback';
   readonly cache: HybridClient;
   readonly events: EventBus;
-  readonly metrics: Metrics;
+  /** The demo's OpenTelemetry metrics (`/metrics`). */
+  readonly telemetry: Telemetry;
+  /** What `GET /items/:id` answered so far. */
+  readonly items: ItemStats;
   readonly source: SlowSource;
-  /** The rate limiters by policy (keys are `<policy>:<client ip>`). */
+  /** The rate limiters by policy (keys are the client IP, under `x-demo:rl:<policy>:`). */
   readonly rateLimiters: Readonly<Record<PolicyName, RateLimiter>>;
   /** Closes the HTTP server and every x component, then the Redis connection. Idempotent. */
   close(): Promise<void>;
 }
-
-const POLICY_ALGORITHMS: Record<PolicyName, 'sliding-window' | 'fixed-window'> = {
-  api: 'sliding-window',
-  auth: 'sliding-window',
-  ops: 'fixed-window',
-};
 
 /**
  * Builds the demo: every x package composed behind one Fastify instance. Resolves once the
@@ -90,6 +93,11 @@ async function compose(options: DemoOptions, undo: Array<() => unknown>): Promis
   const log = app.log;
   const startedAt = Date.now();
 
+  // Metrics first: @x/otel follows every x instance created from now on.
+  const items = createItemStats();
+  const telemetry = createTelemetry(items);
+  undo.push(() => telemetry.close());
+
   // One connection shared by every package (each never closes a client it did not create);
   // @x/pubsub duplicates it for its subscriber connection.
   let redis: RedisClient | undefined;
@@ -128,12 +136,6 @@ async function compose(options: DemoOptions, undo: Array<() => unknown>): Promis
   });
   undo.push(() => cache.close());
 
-  const metrics = createMetrics({
-    activeBackend: () => cache.activeBackend,
-    breakerState: () => cache.stats().redis?.breaker ?? 'none',
-    redisUsedMemory: () => usedMemory(redis, operationTimeoutMs * 2),
-  });
-
   const pubsub: PubSub<WireEvent> | undefined = redis
     ? createPubSub<WireEvent>({
         redis,
@@ -152,27 +154,18 @@ async function compose(options: DemoOptions, undo: Array<() => unknown>): Promis
   const events = createEventBus({ pubsub, logger: log });
   undo.push(() => events.close());
 
-  const limiters = {} as Record<PolicyName, RateLimiter>;
-  for (const name of ['api', 'auth', 'ops'] as const) {
-    const policy = { ...DEFAULT_RATE_LIMITS[name], ...options.rateLimits?.[name] };
-    limiters[name] = createRateLimiter({
-      redis: redis ?? offline!.client,
-      algorithm: POLICY_ALGORITHMS[name],
-      limit: policy.limit,
-      windowMs: policy.windowMs,
-      keyPrefix: `x-demo:rl:${name}:`,
-      fallback: 'local',
-      timeoutMs: operationTimeoutMs,
-      breaker: redis ? breaker : offline!.breaker,
-      // Without Redis the demo already said so above: the limiter's "deciding locally" is not repeated.
-      logger: redis ? log : false,
-      onSourceChange: ({ from, to }) => {
-        if (redis) events.emit('ratelimit.source', { policy: name, from, to });
-      },
-    });
-    const limiter = limiters[name];
-    undo.push(() => limiter.close());
-  }
+  const limiters = createPolicyLimiters({
+    redis: redis ?? offline!.client,
+    breaker: redis ? breaker : offline!.breaker,
+    timeoutMs: operationTimeoutMs,
+    // Without Redis the demo already said so above: the limiter's "deciding locally" is not repeated.
+    logger: redis ? log : false,
+    rateLimits: options.rateLimits,
+    onSourceChange: (policy, from, to) => {
+      if (redis) events.emit('ratelimit.source', { policy, from, to });
+    },
+  });
+  for (const limiter of Object.values(limiters)) undo.push(() => limiter.close());
 
   const sessions: SessionStore = createSessionStore({
     redis: redis ?? offline!.client,
@@ -184,6 +177,8 @@ async function compose(options: DemoOptions, undo: Array<() => unknown>): Promis
     logger: redis ? log : false,
   });
   undo.push(() => sessions.close());
+  // The adapter @fastify/session stores its sessions through (express-session's Store interface).
+  const sessionStore = createExpressSessionStore({ store: sessions });
   if (redis && sessionFallback === 'memory') {
     log.warn(
       { reason: 'session_memory_fallback' },
@@ -200,6 +195,7 @@ async function compose(options: DemoOptions, undo: Array<() => unknown>): Promis
       ttlMs: lockTtlMs,
       timeoutMs: operationTimeoutMs,
       breaker,
+      logger: log,
     });
     undo.push(() => manager.close());
     locks = {
@@ -236,11 +232,9 @@ async function compose(options: DemoOptions, undo: Array<() => unknown>): Promis
   }
 
   cache.on('failover', (event) => {
-    metrics.failover();
     events.emit('failover', { reason: event.reason, cause: event.cause, backend: 'fallback' });
   });
   cache.on('recover', (event) => {
-    metrics.recovery();
     events.emit('recover', {
       reason: event.reason,
       backend: 'primary',
@@ -268,32 +262,78 @@ async function compose(options: DemoOptions, undo: Array<() => unknown>): Promis
 
   const source = createSlowSource(options.sourceDelayMs ?? 300);
 
+  // What is wrong with Redis, in the connection's words (every package shares the one client,
+  // so the cache's connection sees what the others see).
+  const diagnosis = (): Diagnosis | null =>
+    redis ? toDiagnosis(cache.stats().redis?.problem ?? limiters.api.stats().redis.problem) : null;
+
   undo.push(() => app.close());
   await app.register(fastifyCookie);
-  registerErrorHandler(app);
-  registerRateLimit(app, limiters, metrics);
-  registerItemRoutes(app, { cache, source, metrics, itemTtlMs: options.itemTtlMs ?? 60_000 });
-  registerAuthRoutes(app, {
-    sessions,
-    events,
-    sessionTtlMs,
-    demoPassword: options.demoPassword ?? 'demo',
-    secureCookie: options.secureCookie ?? false,
+  registerErrorHandler(app, diagnosis);
+  // Rate limits by @fastify/rate-limit with the @x/ratelimit/fastify store: one registration per
+  // policy, each in its own encapsulated scope (one store enforces one limit). This one, at the
+  // root with `global: false`, only gives `app.rateLimit()` to the 404 handler (policy api).
+  await app.register(fastifyRateLimit, rateLimitOptions('api', limiters.api, { global: false }));
+  app.setNotFoundHandler({ preHandler: app.rateLimit() }, notFound);
+
+  // ops: the status page, its polling and event stream, health probes, metrics.
+  await app.register(async (ops) => {
+    await ops.register(fastifyRateLimit, rateLimitOptions('ops', limiters.ops));
+    registerEventRoutes(ops, events);
+    registerHealthRoutes(ops, health, diagnosis);
+    registerMetricsRoute(ops, telemetry);
+    registerStatusRoutes(ops, {
+      startedAt,
+      redisUrl,
+      cache,
+      limiters: Object.values(limiters),
+      health,
+      history,
+      items,
+      diagnosis,
+      modes,
+      events,
+    });
   });
-  registerJobRoutes(app, { locks, events, jobDurationMs: options.jobDurationMs ?? 2_000 });
-  registerEventRoutes(app, events);
-  registerHealthRoutes(app, health);
-  registerMetricsRoute(app, metrics);
-  registerStatusRoutes(app, {
-    startedAt,
-    redisUrl,
-    activeBackend: () => cache.activeBackend,
-    breakerState: () => cache.stats().redis?.breaker ?? 'none',
-    health,
-    history,
-    metrics,
-    modes,
+
+  // api: items and the job.
+  await app.register(async (api) => {
+    await api.register(fastifyRateLimit, rateLimitOptions('api', limiters.api));
+    registerItemRoutes(api, {
+      cache,
+      source,
+      stats: items,
+      itemTtlMs: options.itemTtlMs ?? 60_000,
+    });
+    registerJobRoutes(api, { locks, events, jobDurationMs: options.jobDurationMs ?? 2_000 });
+  });
+
+  // Sessions by @fastify/session with the @x/session/express store, only in this scope: the
+  // other routes never read a session, so a Redis outage (sessions fail closed) touches only
+  // the routes that need one. /login has the strict auth policy, the rest the api policy.
+  const authDeps = {
+    store: sessionStore,
     events,
+    demoPassword: options.demoPassword ?? 'demo',
+  };
+  await app.register(async (auth) => {
+    await auth.register(
+      fastifySession,
+      sessionPluginOptions({
+        store: sessionStore,
+        secret: options.sessionSecret,
+        ttlMs: sessionTtlMs,
+        secureCookie: options.secureCookie ?? false,
+      }),
+    );
+    await auth.register(async (login) => {
+      await login.register(fastifyRateLimit, rateLimitOptions('auth', limiters.auth));
+      registerLoginRoute(login, authDeps);
+    });
+    await auth.register(async (account) => {
+      await account.register(fastifyRateLimit, rateLimitOptions('api', limiters.api));
+      registerAccountRoutes(account, authDeps);
+    });
   });
   await app.ready();
 
@@ -319,6 +359,7 @@ async function compose(options: DemoOptions, undo: Array<() => unknown>): Promis
       ]);
       offline?.close();
       if (redis) await quit(redis);
+      await telemetry.close();
     })();
     return closing;
   };
@@ -330,32 +371,12 @@ async function compose(options: DemoOptions, undo: Array<() => unknown>): Promis
     },
     cache,
     events,
-    metrics,
+    telemetry,
+    items,
     source,
     rateLimiters: limiters,
     close,
   };
-}
-
-async function usedMemory(
-  redis: RedisClient | undefined,
-  timeoutMs: number,
-): Promise<number | undefined> {
-  if (redis?.status !== 'ready') return undefined;
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const stats = await Promise.race([
-      serverStats(redis),
-      new Promise<undefined>((resolve) => {
-        timer = setTimeout(() => resolve(undefined), timeoutMs);
-      }),
-    ]);
-    return stats?.usedMemory.bytes;
-  } catch {
-    return undefined;
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** QUIT when connected (bounded), else drop the connection. */

@@ -1,7 +1,6 @@
 import { loadConfig, parseDuration } from '@x/config';
-import type { DemoOptions } from './options';
+import type { DemoOptions, PolicyName, RateLimitPolicy } from './options';
 import { DemoOptionsError } from './options';
-import type { PolicyName, RateLimitPolicy } from './rate-limit';
 
 /** Where to listen and how to build the app, read from the environment. */
 export interface DemoEnv {
@@ -58,6 +57,7 @@ export function loadDemoEnv(env: Env = process.env): DemoEnv {
     options.sessionFallback = fallback;
   }
   if (env.DEMO_PASSWORD) options.demoPassword = env.DEMO_PASSWORD;
+  if (env.DEMO_SESSION_SECRET) options.sessionSecret = env.DEMO_SESSION_SECRET;
   if (env.DEMO_SECURE_COOKIE === 'true' || env.DEMO_SECURE_COOKIE === '1') {
     options.secureCookie = true;
   }

@@ -1,6 +1,14 @@
 import type { RedisConfig, RedisConfigInput } from '@x/config';
 import type { FastifyServerOptions } from 'fastify';
-import type { PolicyName, RateLimitPolicy } from './rate-limit';
+
+/** The rate-limit policies: each route group is limited by one of them (see README). */
+export type PolicyName = 'api' | 'auth' | 'ops';
+
+/** One policy: `limit` requests per `windowMs` per client IP. */
+export interface RateLimitPolicy {
+  limit: number;
+  windowMs: number;
+}
 
 /** Options of `buildApp`. Durations are milliseconds. */
 export interface DemoOptions {
@@ -82,6 +90,12 @@ export interface DemoOptions {
    */
   demoPassword?: string;
   /**
+   * Secret that signs the session cookie (@fastify/session), at least 32 characters. Give every
+   * instance the same one so a session cookie is valid on all of them and after a restart.
+   * @default a random secret per process (sessions then end when the process restarts)
+   */
+  sessionSecret?: string;
+  /**
    * Mark the session cookie `Secure` (serve over HTTPS then).
    * @default false
    */
@@ -146,6 +160,15 @@ export function validateOptions(options: DemoOptions): void {
   }
   if (options.demoPassword !== undefined && options.demoPassword.length === 0) {
     throw new DemoOptionsError('demoPassword', options.demoPassword, 'a non-empty string');
+  }
+  const secret = options.sessionSecret;
+  if (secret !== undefined && (typeof secret !== 'string' || secret.length < 32)) {
+    // Never echo a secret back: only its length.
+    throw new DemoOptionsError(
+      'sessionSecret',
+      typeof secret === 'string' ? `<${secret.length} characters>` : secret,
+      'a string of at least 32 characters',
+    );
   }
   for (const [name, policy] of Object.entries(options.rateLimits ?? {})) {
     for (const field of ['limit', 'windowMs'] as const) {

@@ -1,6 +1,9 @@
 import type { HealthChecker } from '@x/health';
+import type { HybridClient } from '@x/hybrid-client';
+import type { RateLimiter } from '@x/ratelimit';
+import type { Diagnosis } from './diagnosis';
 import type { DemoEvent, EventBus } from './events';
-import type { Backend, Metrics } from './metrics';
+import type { ItemStats } from './item-stats';
 
 /** One PING of the health checker, for the sparkline (`latencyMs: null` = failed). */
 export interface LatencySample {
@@ -40,39 +43,53 @@ export interface StatusSources {
   startedAt: number;
   /** Redacted Redis address, or `undefined` without Redis. */
   redisUrl: string | undefined;
-  activeBackend(): Backend;
-  breakerState(): string;
+  cache: HybridClient;
+  /** The rate limiters of every policy. */
+  limiters: readonly RateLimiter[];
   health: HealthChecker | undefined;
   history: LatencyHistory;
-  metrics: Metrics;
+  items: ItemStats;
+  /** The connection's diagnosis, or `null` when nothing is wrong (or there is no Redis). */
+  diagnosis(): Diagnosis | null;
   modes(): Modes;
   events: EventBus;
 }
 
 /** The `/status` document. */
 export interface StatusDocument {
-  activeBackend: Backend;
-  breaker: string;
+  /** `'primary'` (Redis) or `'fallback'` (memory). */
+  activeBackend: 'primary' | 'fallback';
+  /** The breaker in front of Redis (`closed`, `open`, `half-open`, `isolated`); `null` without Redis. */
+  breaker: string | null;
   instance: string;
   uptimeSeconds: number;
   redis: {
     configured: boolean;
     url: string | null;
+    /** The connection's state (`connecting`, `ready`, `unusable`, `closed`); `null` without Redis. */
+    state: string | null;
     health: string;
     latencyMs: number | null;
     p99LatencyMs: number | null;
     latencyHistory: LatencySample[];
   };
-  cache: { hitRatio: number | null };
+  /** What is wrong with Redis, when something is: kind, the server's words, the hint, since when. */
+  problem: Diagnosis | null;
+  cache: {
+    hitRatio: number | null;
+    /** The latest answer of `GET /items/:id` (any client), or `null` before the first. */
+    lastAnswer: { from: string; tookMs: number; at: string; ageMs: number } | null;
+  };
   counters: {
     hits: number;
     misses: number;
-    errors: number;
+    /** Item answers served from memory (Redis unavailable or not configured). */
     fallbackHits: number;
     failovers: number;
     recoveries: number;
     rateLimitAllowed: number;
     rateLimitRejected: number;
+    /** Rate-limit decisions made by the in-process limiter (Redis unavailable or not configured). */
     rateLimitLocal: number;
   };
   modes: Modes;
@@ -81,35 +98,58 @@ export interface StatusDocument {
 
 /** Builds the `/status` document (cheap: no Redis call, safe to poll every 500 ms). */
 export function buildStatus(sources: StatusSources): StatusDocument {
-  const counts = sources.metrics.snapshot();
+  const items = sources.items.counts();
+  const cache = sources.cache.stats();
   const health = sources.health?.stats();
-  const lookups = counts.hits + counts.misses;
+  const hits = items.redis + items.memory;
+  const lookups = hits + items.source;
   const samples = sources.history.samples();
+  const last = sources.items.lastAnswer();
+  const now = Date.now();
+  let allowed = 0;
+  let rejected = 0;
+  let local = 0;
+  for (const limiter of sources.limiters) {
+    for (const [source, outcomes] of Object.entries(limiter.stats().decisions)) {
+      allowed += outcomes.allowed;
+      rejected += outcomes.refused;
+      if (source !== 'redis') local += outcomes.allowed + outcomes.refused;
+    }
+  }
   return {
-    activeBackend: sources.activeBackend(),
-    breaker: sources.breakerState(),
+    activeBackend: cache.activeBackend,
+    breaker: cache.redis?.breaker ?? null,
     instance: sources.events.instance,
-    uptimeSeconds: Math.round((Date.now() - sources.startedAt) / 1000),
+    uptimeSeconds: Math.round((now - sources.startedAt) / 1000),
     redis: {
       configured: sources.redisUrl !== undefined,
       url: sources.redisUrl ?? null,
+      state: cache.redis?.state ?? null,
       health: health ? health.status : 'not configured',
       // The latest check's latency: `null` while the latest PING failed.
       latencyMs: round(samples.at(-1)?.latencyMs ?? null),
       p99LatencyMs: round(health?.latency.p99 ?? null),
       latencyHistory: samples,
     },
-    cache: { hitRatio: lookups === 0 ? null : counts.hits / lookups },
+    problem: sources.diagnosis(),
+    cache: {
+      hitRatio: lookups === 0 ? null : hits / lookups,
+      lastAnswer: last && {
+        from: last.from,
+        tookMs: last.tookMs,
+        at: new Date(last.at).toISOString(),
+        ageMs: now - last.at,
+      },
+    },
     counters: {
-      hits: counts.hits,
-      misses: counts.misses,
-      errors: counts.errors,
-      fallbackHits: counts.fallbackHits,
-      failovers: counts.failovers,
-      recoveries: counts.recoveries,
-      rateLimitAllowed: counts.allowed,
-      rateLimitRejected: counts.rejected,
-      rateLimitLocal: counts.localDecisions,
+      hits,
+      misses: items.source,
+      fallbackHits: items.memory,
+      failovers: cache.failovers,
+      recoveries: cache.recoveries,
+      rateLimitAllowed: allowed,
+      rateLimitRejected: rejected,
+      rateLimitLocal: local,
     },
     modes: sources.modes(),
     events: sources.events.recent().slice(-20),

@@ -24,6 +24,7 @@ describe('loadDemoEnv', () => {
       DEMO_SESSION_FALLBACK: 'memory',
       DEMO_RATE_LIMIT: '100/1m',
       DEMO_LOGIN_RATE_LIMIT: '5 / 30s',
+      DEMO_SESSION_SECRET: 'a-session-secret-of-32-characters!!',
       LOG_LEVEL: 'warn',
     });
     expect(port).toBe(3999);
@@ -33,6 +34,7 @@ describe('loadDemoEnv', () => {
     expect(options.probeIntervalMs).toBe(200);
     expect(options.sourceDelayMs).toBe(1_000);
     expect(options.sessionFallback).toBe('memory');
+    expect(options.sessionSecret).toBe('a-session-secret-of-32-characters!!');
     expect(options.rateLimits).toEqual({
       api: { limit: 100, windowMs: 60_000 },
       auth: { limit: 5, windowMs: 30_000 },
@@ -63,6 +65,11 @@ describe('validateOptions', () => {
       /rateLimits\.api\.limit/,
     );
     expect(() => validateOptions({ sourceDelayMs: 0, jobDurationMs: 10 })).not.toThrow();
+    // A short session secret is refused without showing it.
+    expect(() => validateOptions({ sessionSecret: 'too-short-s3cret' })).toThrow(
+      /sessionSecret: "<16 characters>" \(expected a string of at least 32 characters\)/,
+    );
+    expect(() => validateOptions({ sessionSecret: 'x'.repeat(32) })).not.toThrow();
   });
 });
 

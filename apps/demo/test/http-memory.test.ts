@@ -20,8 +20,18 @@ describe('without Redis', () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]!.msg).toMatch(/REDIS_URL is not set/);
     const status = await json(await get(`${running.url}/status`));
-    expect(status.breaker).toBe('none');
+    // No Redis: no breaker to show (the page says "no Redis"), nothing diagnosed.
+    expect(status.breaker).toBeNull();
+    expect(status.problem).toBeNull();
     expect(status.redis).toMatchObject({ configured: false, health: 'not configured' });
+    const ready = await get(`${running.url}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(await json(ready)).toEqual({
+      ready: true,
+      status: 'memory-only',
+      redis: 'not configured',
+      problem: null,
+    });
     expect(status.modes.sessions).toMatch(/memory/);
     expect(status.modes.events).toMatch(/in-process/);
   });

@@ -1,6 +1,7 @@
 import { type RedisHandle, startRedis, waitFor } from '@x/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { get, json, post, type RunningDemo, readEvents, sessionCookie, startDemo } from './helpers';
+import { promtoolCheck, sample } from './promtool';
 import { defineRouteTests } from './route-suite';
 
 // The demo on a real, throwaway Redis (never the shared one on 6379).
@@ -27,6 +28,7 @@ describe('with Redis', () => {
       return doc.redis.latencyHistory.length > 0 ? doc : undefined;
     });
     expect(s.breaker).toBe('closed');
+    expect(s.problem).toBeNull();
     expect(s.redis).toMatchObject({ configured: true, health: 'healthy' });
     expect(s.redis.url).toBe(`redis://127.0.0.1:${redis.port}/0`);
     expect(s.redis.latencyMs).toBeGreaterThan(0);
@@ -40,17 +42,17 @@ describe('with Redis', () => {
     via: 'redis',
   });
 
-  it('reports Redis used memory in /metrics', async () => {
-    const text = await (await get(`${running.url}/metrics`)).text();
-    const match = /^x_redis_used_memory_bytes (\d+)$/m.exec(text);
-    expect(Number(match?.[1])).toBeGreaterThan(100_000);
-  });
-
   it('fails over to memory when Redis dies and recovers when it is back, without a restart', async () => {
     const { url } = running;
     const login = await post(`${url}/login`, { username: 'dave', password: 'demo' });
     const cookie = sessionCookie(login);
     await get(`${url}/items/outage-1`);
+    const before = await (await get(`${url}/metrics`)).text();
+    const servedBefore = sample(before, 'x_fallback_served_total', {
+      x_package: '@x/hybrid-client',
+      x_source: 'memory',
+    });
+    const localBefore = (await status()).counters.rateLimitLocal;
 
     // Watch the live stream while Redis is killed: the failover must appear on it.
     const failover = readEvents(url, (e) => e.type === 'failover', 8_000);
@@ -71,31 +73,66 @@ describe('with Redis', () => {
     const b = await get(`${url}/items/outage-1`);
     expect(b.status).toBe(200);
     expect((await json(b)).from).toBe('memory');
-    // Rate limits: decided locally, still with the headers.
-    expect(b.headers.get('x-ratelimit-source')).toBe('local');
+    // Rate limits: decided locally (the local fallback), still with the framework's headers.
     expect(b.headers.get('ratelimit-limit')).toBe('120');
-    // Sessions fail closed, locks refuse: clear 503s, never a wrong answer.
+    expect(Number(b.headers.get('ratelimit-remaining'))).toBeGreaterThanOrEqual(0);
+    expect(b.headers.get('x-ratelimit-source')).toBeNull();
+    expect(running.demo.rateLimiters.api.source).toBe('local');
+    // Sessions fail closed, locks refuse: clear 503s with the diagnosis, never a wrong answer.
     const me = await get(`${url}/me`, cookie);
     expect(me.status).toBe(503);
-    expect((await json(me)).error).toBe('session_store_unavailable');
+    const meBody = await json(me);
+    expect(meBody.error).toBe('session_store_unavailable');
+    expect(meBody.problem.kind).toBe('refused');
     const job = await post(`${url}/jobs/report`);
     expect(job.status).toBe(503);
     expect((await json(job)).error).toBe('lock_unavailable');
-    // Liveness does not depend on Redis; readiness does.
+    // Liveness does not depend on Redis; readiness does, and says why.
     expect((await get(`${url}/health/live`)).status).toBe(200);
-    await waitFor('readiness 503', async () => (await get(`${url}/health/ready`)).status === 503, {
-      timeoutMs: 5_000,
-    });
+    const notReady = await waitFor(
+      'readiness 503',
+      async () => {
+        const res = await get(`${url}/health/ready`);
+        return res.status === 503 ? json(res) : undefined;
+      },
+      { timeoutMs: 5_000 },
+    );
+    expect(notReady).toMatchObject({ ready: false, redis: 'configured' });
+    expect(notReady.problem).toMatchObject({ kind: 'refused', misconfiguration: false });
+    expect(notReady.problem.message).toMatch(/ECONNREFUSED|closed/);
+    expect(notReady.problem.hint.length).toBeGreaterThan(10);
+    expect(notReady).not.toHaveProperty('error');
     const down = await status();
+    expect(down.problem.kind).toBe('refused');
+    expect(down.counters.rateLimitLocal).toBeGreaterThan(localBefore);
     expect(down.counters.failovers).toBeGreaterThanOrEqual(1);
     expect(['unhealthy', 'degraded']).toContain(down.redis.health);
     expect(
       down.redis.latencyHistory.some((s: { latencyMs: number | null }) => s.latencyMs === null),
     ).toBe(true);
     const metrics = await (await get(`${url}/metrics`)).text();
-    expect(metrics).toMatch(/x_active_backend\{backend="fallback"\} 1/);
-    expect(metrics).toMatch(/x_failovers_total [1-9]/);
-    expect(metrics).toMatch(/x_fallback_hits_total [1-9]/);
+    const check = await promtoolCheck(metrics);
+    expect(check.output).toBe('');
+    expect(check.code).toBe(0);
+    expect(sample(metrics, 'x_hybrid_backend', { x_state: 'fallback' })).toBe(1);
+    expect(sample(metrics, 'x_hybrid_failovers_total')).toBeGreaterThanOrEqual(1);
+    // Calls served without Redis grow once Redis is gone.
+    expect(
+      sample(metrics, 'x_fallback_served_total', {
+        x_package: '@x/hybrid-client',
+        x_source: 'memory',
+      }),
+    ).toBeGreaterThan(servedBefore ?? 0);
+    expect(
+      sample(metrics, 'x_fallback_served_total', { x_package: '@x/ratelimit', x_source: 'local' }),
+    ).toBeGreaterThan(0);
+    expect(
+      sample(metrics, 'x_redis_problem', {
+        x_package: '@x/hybrid-client',
+        x_problem_kind: 'refused',
+      }),
+    ).toBe(1);
+    expect(sample(metrics, 'x_session_fail_closed_total')).toBeGreaterThanOrEqual(1);
 
     await redis.restart();
     await waitFor('primary on /status', async () => (await status()).activeBackend === 'primary', {
@@ -103,6 +140,9 @@ describe('with Redis', () => {
     });
     const up = await status();
     expect(up.counters.recoveries).toBeGreaterThanOrEqual(1);
+    await waitFor('the diagnosis cleared', async () => (await status()).problem === null, {
+      timeoutMs: 5_000,
+    });
     expect(up.events.map((e: { type: string }) => e.type)).toEqual(
       expect.arrayContaining(['failover', 'recover']),
     );
@@ -149,6 +189,43 @@ describe('with REDIS_URL set but Redis down at start-up', () => {
       expect(again.status).toBe(200);
     } finally {
       await demo.close();
+    }
+  });
+});
+
+describe('with a wrong Redis password', () => {
+  it('shows the diagnosis (auth, the server words, the hint) in readiness, /status and 503s', async () => {
+    const locked = await startRedis({ password: 'right-password' });
+    const demo = await startDemo({ redis: `redis://:wrong-password@127.0.0.1:${locked.port}` });
+    try {
+      // Found at once, not after a start-up timeout: the cache serves from memory.
+      expect(demo.demo.activeBackend).toBe('fallback');
+      const ready = await get(`${demo.url}/health/ready`);
+      expect(ready.status).toBe(503);
+      const body = await json(ready);
+      expect(body.ready).toBe(false);
+      expect(body.problem).toMatchObject({ kind: 'auth', misconfiguration: true });
+      expect(body.problem.message).toMatch(/WRONGPASS/);
+      expect(body.problem.hint).toMatch(/REDIS_PASSWORD/);
+      expect(Date.parse(body.problem.since)).toBeLessThanOrEqual(Date.now());
+      // Never the raw client text.
+      expect(JSON.stringify(body)).not.toMatch(/Stream isn't writeable|enableOfflineQueue/);
+
+      const s = await json(await get(`${demo.url}/status`));
+      expect(s.problem).toMatchObject({ kind: 'auth', misconfiguration: true });
+      const login = await post(`${demo.url}/login`, { username: 'frank', password: 'demo' });
+      expect(login.status).toBe(503);
+      const refused = await json(login);
+      expect(refused.error).toBe('session_store_unavailable');
+      expect(refused.problem.kind).toBe('auth');
+      // The items still answer, from memory.
+      expect((await get(`${demo.url}/items/wrong-pass`)).status).toBe(200);
+      // Logged once at error level with the server's words and the hint.
+      const errors = demo.logs.filter((line) => line.level === 50);
+      expect(errors.some((line) => /WRONGPASS/.test(line.msg))).toBe(true);
+    } finally {
+      await demo.close();
+      await locked.kill();
     }
   });
 });

@@ -8,6 +8,7 @@ import {
   readEvents,
   sessionCookie,
 } from './helpers';
+import { promtoolCheck, sample } from './promtool';
 
 /** What differs between a run with Redis and one without. */
 export interface Expected {
@@ -162,7 +163,7 @@ export function defineRouteTests(running: () => RunningDemo, expected: Expected)
     expect((await json(ready)).ready).toBe(true);
   });
 
-  it('GET /metrics exposes the Prometheus metrics', async () => {
+  it('GET /metrics: @x/otel through the Prometheus exporter, valid for promtool', async () => {
     const { url } = running();
     await get(`${url}/items/metrics-1`);
     await get(`${url}/items/metrics-1`);
@@ -171,25 +172,50 @@ export function defineRouteTests(running: () => RunningDemo, expected: Expected)
     expectRateLimitHeaders(res);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await res.text();
-    const hit = expected.backend;
-    expect(text).toMatch(
-      new RegExp(
-        `x_operations_total\\{operation="getOrSet",backend="${hit}",outcome="hit"\\} [1-9]`,
-      ),
-    );
-    expect(text).toMatch(/x_operations_total\{[^}]*outcome="miss"\} [1-9]/);
-    expect(text).toMatch(/x_operation_duration_seconds_bucket\{le="0\.001",operation="getOrSet"/);
-    expect(text).toMatch(/x_operation_duration_seconds_count\{operation="getOrSet",[^}]*\} [1-9]/);
-    expect(text).toMatch(/# TYPE x_breaker_state gauge/);
-    expect(text).toMatch(new RegExp(`x_active_backend\\{backend="${hit}"\\} 1`));
-    expect(text).toMatch(/# TYPE x_failovers_total counter/);
-    expect(text).toMatch(/# TYPE x_fallback_hits_total counter/);
-    expect(text).toMatch(
-      new RegExp(
-        `x_ratelimit_decisions_total\\{policy="api",decision="allowed",source="${expected.rateLimitSource}"\\} [1-9]`,
-      ),
-    );
-    expect(text).toMatch(/# TYPE x_redis_used_memory_bytes gauge/);
+    const check = await promtoolCheck(text);
+    expect(check.output).toBe('');
+    expect(check.code).toBe(0);
+
+    // Every package is followed by @x/otel (its stats() read at this scrape).
+    for (const pkg of ['@x/hybrid-client', '@x/ratelimit', '@x/session']) {
+      expect(sample(text, 'x_instances', { x_package: pkg })).toBeGreaterThanOrEqual(1);
+    }
+    expect(
+      sample(text, 'x_hybrid_backend', {
+        x_package: '@x/hybrid-client',
+        x_state: expected.backend,
+      }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(text, 'x_ratelimit_decisions_total', {
+        x_source: expected.rateLimitSource,
+        x_outcome: 'allowed',
+      }),
+    ).toBeGreaterThan(0);
+    // The demo's own metric, through the same meter provider.
+    expect(sample(text, 'demo_items_served_total', { from: 'source' })).toBeGreaterThan(0);
+    expect(sample(text, 'demo_items_served_total', { from: expected.hit })).toBeGreaterThan(0);
+    expect(text).toMatch(/^# TYPE x_breaker_state gauge$/m);
+    expect(text).toMatch(/^# TYPE x_fallback_served_total counter$/m);
+    expect(text).toMatch(/^# TYPE db_client_operation_duration histogram$/m);
+  });
+
+  it('answers an unknown route with 404 in the same JSON shape as every other error', async () => {
+    const { url } = running();
+    const res = await get(`${url}/no/such/route?x=1`);
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    expectRateLimitHeaders(res);
+    const body = await json(res);
+    expect(Object.keys(body).sort()).toEqual(['error', 'message']);
+    expect(body.error).toBe('not_found');
+    expect(body.message).toContain('GET /no/such/route');
+    // The same shape as a 400 and a 401.
+    const bad = await json(await get(`${url}/items/${encodeURIComponent('no spaces!')}`));
+    const unauthorized = await json(await get(`${url}/me`));
+    for (const other of [bad, unauthorized]) {
+      expect(Object.keys(other).sort()).toEqual(['error', 'message']);
+    }
   });
 
   it('GET /status (JSON) and GET / (the live page)', async () => {
@@ -202,6 +228,8 @@ export function defineRouteTests(running: () => RunningDemo, expected: Expected)
     expect(status.redis.configured).toBe(expected.backend === 'primary');
     expect(status.counters.rateLimitAllowed).toBeGreaterThan(0);
     expect(status.cache.hitRatio).toBeGreaterThan(0);
+    expect(status.cache.lastAnswer.from).toMatch(/^(redis|memory|source)$/);
+    expect(status.cache.lastAnswer.ageMs).toBeGreaterThanOrEqual(0);
     expect(status.events.length).toBeGreaterThan(0);
     expect(status.modes.locks).toMatch(expected.lockMode === 'redis' ? /Redis/ : /single-instance/);
 
@@ -230,15 +258,22 @@ export function defineRouteTests(running: () => RunningDemo, expected: Expected)
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(limited.headers.get('ratelimit-remaining')).toBe('0');
+    expect(limited.headers.get('ratelimit-limit')).toBe('30');
     const body = await json(limited);
-    expect(body.error).toBe('rate_limited');
-    expect(body.source).toBe(expected.rateLimitSource);
+    expect(body).toMatchObject({
+      error: 'rate_limited',
+      policy: 'auth',
+      source: expected.rateLimitSource,
+    });
+    expect(body.message).toMatch(/limit 30 per 60 s/);
+    expect(body.retryAfterMs).toBeGreaterThan(0);
     // Other policies are separate: the status page still answers.
     expect((await get(`${url}/status`)).status).toBe(200);
     // Give the login quota back for the tests that follow.
     // (Without Redis the reset reports Redis unavailable, but the local state is reset.)
+    // (@fastify/rate-limit keys by client IP; the limiter adds its own prefix.)
     await running()
-      .demo.rateLimiters.auth.reset('auth:127.0.0.1')
+      .demo.rateLimiters.auth.reset('127.0.0.1')
       .catch(() => undefined);
     expect((await post(`${url}/login`, { username: 'mallory', password: 'demo' })).status).toBe(
       200,

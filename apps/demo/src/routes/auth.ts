@@ -1,18 +1,15 @@
-import type { Session, SessionStore } from '@x/session';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ExpressSessionRecord, ExpressSessionStore } from '@x/session/express';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { EventBus } from '../events';
+import { SESSION_COOKIE } from '../sessions';
 
 /** Dependencies of the session routes. */
 export interface AuthRoutesDeps {
-  sessions: SessionStore;
+  /** The `@x/session/express` store that @fastify/session uses (for the per-user routes). */
+  store: ExpressSessionStore;
   events: EventBus;
-  sessionTtlMs: number;
   demoPassword: string;
-  secureCookie: boolean;
 }
-
-/** Name of the session cookie (HttpOnly: page scripts never see the id). */
-export const SESSION_COOKIE = 'sid';
 
 const USERNAME = '^[A-Za-z0-9_.@-]{1,64}$';
 
@@ -21,46 +18,55 @@ function maskId(id: string): string {
   return `${id.slice(0, 8)}…`;
 }
 
-function describe(session: Session, current: string | undefined) {
+function iso(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  const date = new Date(value as string | number | Date);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}
+
+/** One session as the routes show it. */
+function describe(id: string, record: ExpressSessionRecord, currentId: string | undefined) {
   return {
-    id: maskId(session.id),
-    current: session.id === current,
-    createdAt: new Date(session.createdAt).toISOString(),
-    expiresAt: new Date(session.expiresAt).toISOString(),
-    userAgent: typeof session.data.userAgent === 'string' ? session.data.userAgent : null,
-    ip: typeof session.data.ip === 'string' ? session.data.ip : null,
+    id: maskId(id),
+    current: id === currentId,
+    loggedInAt: iso(record.loggedInAt),
+    expiresAt: iso(record.cookie?.expires),
+    userAgent: typeof record.userAgent === 'string' ? record.userAgent : null,
+    ip: typeof record.ip === 'string' ? record.ip : null,
   };
 }
 
 /**
- * `POST /login`, `POST /logout`, `GET /me`, `GET /sessions`, `POST /logout-everywhere`, on
- * `@x/session`. The session id travels in an HttpOnly, SameSite=Lax cookie.
+ * The sessions of `user` (the current one included): every record of the store, filtered. The
+ * express store keeps framework sessions outside `@x/session`'s per-user index, so this walks
+ * them all (SCAN): fine for a demo, linear in the number of sessions.
  */
-export function registerAuthRoutes(app: FastifyInstance, deps: AuthRoutesDeps): void {
-  const { sessions, events, sessionTtlMs, demoPassword, secureCookie } = deps;
-  const cookieOptions = {
-    path: '/',
-    httpOnly: true,
-    sameSite: 'lax' as const,
-    secure: secureCookie,
-  };
+async function sessionsOf(
+  store: ExpressSessionStore,
+  user: string,
+): Promise<Array<[string, ExpressSessionRecord]>> {
+  const all = await store.all();
+  return Object.entries(all).filter(([, record]) => record.user === user);
+}
 
-  /** The request's live session, or `null`. A store outage propagates (fail closed: 503). */
-  async function current(request: FastifyRequest): Promise<Session | null> {
-    const id = request.cookies[SESSION_COOKIE];
-    // A malformed or forged cookie is simply "no session": no Redis call is made for it.
-    if (id === undefined || !sessions.isValidId(id)) return null;
-    return sessions.get(id);
-  }
+function clearSessionCookie(reply: FastifyReply): void {
+  reply.clearCookie(SESSION_COOKIE, { path: '/' });
+}
 
-  function unauthorized(reply: FastifyReply): FastifyReply {
-    return reply.code(401).send({ error: 'not_logged_in', message: 'Log in first: POST /login' });
-  }
+function unauthorized(reply: FastifyReply): FastifyReply {
+  return reply.code(401).send({ error: 'not_logged_in', message: 'Log in first: POST /login' });
+}
 
+/**
+ * `POST /login` on `request.session` of @fastify/session (registered in an enclosing scope, with
+ * the `@x/session/express` store). A store that cannot answer (Redis down, no memory fallback)
+ * fails the request with `SessionUnavailableError`: the error handler answers 503.
+ */
+export function registerLoginRoute(app: FastifyInstance, deps: AuthRoutesDeps): void {
+  const { events, demoPassword } = deps;
   app.post<{ Body: { username: string; password: string } }>(
     '/login',
     {
-      config: { rateLimit: 'auth' },
       schema: {
         body: {
           type: 'object',
@@ -80,56 +86,70 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthRoutesDeps): 
           .send({ error: 'invalid_credentials', message: 'Wrong username or password.' });
       }
       // A new id on every login (no session fixation); the previous session of this browser ends.
-      const previous = request.cookies[SESSION_COOKIE];
-      if (previous !== undefined && sessions.isValidId(previous)) await sessions.destroy(previous);
-      const id = await sessions.create(username, {
-        userAgent: request.headers['user-agent'] ?? null,
-        ip: request.ip,
-      });
-      reply.setCookie(SESSION_COOKIE, id, {
-        ...cookieOptions,
-        maxAge: Math.floor(sessionTtlMs / 1000),
-      });
+      await request.session.regenerate();
+      request.session.user = username;
+      request.session.loggedInAt = Date.now();
+      request.session.userAgent = request.headers['user-agent'] ?? null;
+      request.session.ip = request.ip;
+      // Stored now, so a login only succeeds once the session is; the cookie goes with the answer.
+      await request.session.save();
       events.emit('login', { user: username });
-      return { user: username, session: maskId(id) };
+      return { user: username, session: maskId(request.session.sessionId) };
     },
   );
+}
+
+/**
+ * `GET /me`, `GET /sessions`, `POST /logout`, `POST /logout-everywhere`, on `request.session` of
+ * @fastify/session, as {@link registerLoginRoute}.
+ */
+export function registerAccountRoutes(app: FastifyInstance, deps: AuthRoutesDeps): void {
+  const { store, events } = deps;
 
   app.get('/me', async (request, reply) => {
-    const session = await current(request);
-    if (!session) return unauthorized(reply);
-    const expiresAt = await sessions.touch(session.id);
+    const { session } = request;
+    if (!session.user) return unauthorized(reply);
+    // The expiry slides: @fastify/session (`rolling`) stores the session again with this answer.
     return {
-      user: session.userId,
-      session: {
-        ...describe(session, session.id),
-        expiresAt: new Date(expiresAt ?? session.expiresAt).toISOString(),
-      },
+      user: session.user,
+      session: describe(session.sessionId, session as ExpressSessionRecord, session.sessionId),
     };
   });
 
   app.get('/sessions', async (request, reply) => {
-    const session = await current(request);
-    if (!session) return unauthorized(reply);
-    const list = await sessions.listUserSessions(session.userId);
-    return { user: session.userId, sessions: list.map((s) => describe(s, session.id)) };
+    const { session } = request;
+    if (!session.user) return unauthorized(reply);
+    const mine = await sessionsOf(store, session.user);
+    const list = mine
+      .map(([id, record]) => describe(id, record, session.sessionId))
+      .sort((a, b) => (a.expiresAt ?? '').localeCompare(b.expiresAt ?? ''));
+    return { user: session.user, sessions: list };
   });
 
   app.post('/logout', async (request, reply) => {
-    const session = await current(request);
-    reply.clearCookie(SESSION_COOKIE, cookieOptions);
-    if (!session) return { loggedOut: false };
-    await sessions.destroy(session.id);
-    events.emit('logout', { user: session.userId });
-    return { loggedOut: true, user: session.userId };
+    const user = request.session.user;
+    clearSessionCookie(reply);
+    if (!user) return { loggedOut: false };
+    await request.session.destroy();
+    events.emit('logout', { user });
+    return { loggedOut: true, user };
   });
 
   app.post('/logout-everywhere', async (request, reply) => {
-    const session = await current(request);
-    if (!session) return unauthorized(reply);
-    const destroyed = await sessions.destroyUserSessions(session.userId);
-    reply.clearCookie(SESSION_COOKIE, cookieOptions);
-    events.emit('logout-everywhere', { user: session.userId, destroyed });
-    return { loggedOut: true, user: session.userId, destroyed };
+    const { session } = request;
+    const user = session.user;
+    if (!user) return unauthorized(reply);
+    const current = session.sessionId;
+    let destroyed = 0;
+    for (const [id] of await sessionsOf(store, user)) {
+      if (id === current) continue;
+      await store.destroy(id);
+      destroyed += 1;
+    }
+    await session.destroy();
+    destroyed += 1;
+    clearSessionCookie(reply);
+    events.emit('logout-everywhere', { user, destroyed });
+    return { loggedOut: true, user, destroyed };
   });
 }

@@ -16,7 +16,7 @@ export function registerEventRoutes(app: FastifyInstance, bus: EventBus): void {
   // Each open stream with the function that detaches it from the bus and stops its heartbeat.
   const streams = new Map<ServerResponse, () => void>();
 
-  app.get('/events', { config: { rateLimit: 'ops' } }, (request, reply) => {
+  app.get('/events', (request, reply) => {
     if (streams.size >= MAX_STREAMS) {
       reply
         .code(503)

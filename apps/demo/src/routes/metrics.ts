@@ -1,11 +1,14 @@
 import type { FastifyInstance } from 'fastify';
-import type { Metrics } from '../metrics';
+import { PROMETHEUS_CONTENT_TYPE, type Telemetry } from '../telemetry';
 
-/** `GET /metrics`: Prometheus text exposition of the demo's registry. */
-export function registerMetricsRoute(app: FastifyInstance, metrics: Metrics): void {
-  app.get('/metrics', { config: { rateLimit: 'ops' } }, async (_request, reply) => {
-    const body = await metrics.render();
-    reply.header('content-type', metrics.contentType).header('cache-control', 'no-store');
+/**
+ * `GET /metrics`: the Prometheus text exposition of the demo's OpenTelemetry metrics (`@x/otel`
+ * for every x package, and the demo's own), collected at each scrape.
+ */
+export function registerMetricsRoute(app: FastifyInstance, telemetry: Telemetry): void {
+  app.get('/metrics', async (_request, reply) => {
+    const body = await telemetry.render();
+    reply.header('content-type', PROMETHEUS_CONTENT_TYPE).header('cache-control', 'no-store');
     return body;
   });
 }
