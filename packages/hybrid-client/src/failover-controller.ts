@@ -78,6 +78,12 @@ export const HYBRID_CHANNELS = {
   failover: 'x:hybrid-client:failover',
   /** The client is back on Redis ({@link RecoverEvent}). */
   recover: 'x:hybrid-client:recover',
+  /**
+   * Near-cache copies started or stopped counting as fresh (`{ tracking, epoch }`): tracking
+   * established or lost, Redis usable or not. Invalidations are counted in `stats().near`, not
+   * published (one per written key would be too many).
+   */
+  tracking: 'x:hybrid-client:tracking',
 } as const;
 
 const failoverChannel = eventChannel<FailoverMessage>(HYBRID_CHANNELS.failover);

@@ -23,7 +23,7 @@ import {
 import { Journal } from './_internal/journal.js';
 import type { Entries, HybridSetOptions, HybridTtlOptions } from './backend.js';
 import { HybridClientError, HybridOptionsError } from './errors.js';
-import { FailSafe } from './fail-safe.js';
+import { FailSafe, type HybridEntry } from './fail-safe.js';
 import {
   type ActiveBackend,
   FailoverController,
@@ -87,6 +87,12 @@ export interface HybridClient {
   /** Key names with this client's prefix: `keys.of('user', 1)` → `'app:user:1'`. */
   readonly keys: KeyHelper;
   get(key: string): Promise<string | null>;
+  /**
+   * `get` with where the value came from: `{ value, source: 'near' | 'redis' | 'memory', stale,
+   * ageMs }`, or `null` for a miss. `stale` marks a copy served while Redis is unusable (the
+   * fail-safe): Redis may hold a newer value.
+   */
+  getEntry(key: string): Promise<HybridEntry | null>;
   /** `true` when written (`false` when `nx` / `xx` prevented it). */
   set(key: string, value: string, options?: HybridSetOptions): Promise<boolean>;
   del(...keys: string[]): Promise<number>;
@@ -277,6 +283,13 @@ class HybridClientImpl extends EventEmitter<HybridClientEvents> implements Hybri
     if (this.#failover.primary) return this.#redis!.get(key);
     if (this.#closed) return closedError();
     return this.#memory.get(key);
+  }
+
+  getEntry(key: string): Promise<HybridEntry | null> {
+    if (invalid(key)) return rejectArgument('key', key);
+    if (this.#failover.primary) return this.#redis!.getEntry(key, false);
+    if (this.#closed) return closedError();
+    return this.#memory.getEntry(key, false);
   }
 
   set(key: string, value: string, options?: HybridSetOptions): Promise<boolean> {

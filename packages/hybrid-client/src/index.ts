@@ -9,6 +9,7 @@ export {
   isHybridClientError,
   isWrongTypeError,
 } from './errors.js';
+export type { EntrySource, HybridEntry } from './fail-safe.js';
 export {
   type ActiveBackend,
   type FailoverCause,
@@ -24,9 +25,12 @@ export {
   type HybridClientStats,
 } from './hybrid-client.js';
 export { createKeys, type KeyHelper } from './keys.js';
+export type { NearCacheStats } from './near-cache/near-cache.js';
+export type { TrackingMessage } from './near-cache/tracking.js';
 export {
   HYBRID_DEFAULTS,
   type HybridClientOptions,
   type HybridFallback,
+  type NearCacheOptions,
   type RecoveryPolicy,
 } from './options.js';

@@ -3,7 +3,7 @@
 // listens), every count in stats().
 import diagnostics_channel from 'node:diagnostics_channel';
 import { connectionCallChannel, INSTANCES_CHANNEL, type InstanceMessage } from '@x/connection';
-import { startRedis } from '@x/testkit';
+import { startRedis, waitFor } from '@x/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FAST } from './_internal/testing.js';
 import {
@@ -66,6 +66,8 @@ describe('observability', () => {
     const redis = await startRedis();
     const client = await createHybridClient({ redis: redis.url, ...FAST, logger: false });
     cleanup.push(() => client.close());
+    // The near cache's tracking setup is traced too ('tracking'): let it finish first.
+    await waitFor('tracking', () => client.stats().near?.tracking === true);
     await client.set('k', 'untraced');
     const operations: string[] = [];
     const handlers = {

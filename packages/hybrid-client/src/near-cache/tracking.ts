@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type Connection, eventChannel, type Log } from '@x/connection';
 import type { Redis, RedisOptions } from 'ioredis';
+import { HYBRID_CHANNELS } from '../failover-controller.js';
 import type { ResolvedNearOptions } from '../options.js';
 import { ClusterTracker } from './cluster-tracker.js';
 import type { NearCache } from './near-cache.js';
@@ -14,9 +15,7 @@ export interface TrackingMessage {
   epoch: number;
 }
 
-/** The channel name (also in `HYBRID_CHANNELS`). */
-export const TRACKING_CHANNEL = 'x:hybrid-client:tracking';
-const trackingChannel = eventChannel<TrackingMessage>(TRACKING_CHANNEL);
+const trackingChannel = eventChannel<TrackingMessage>(HYBRID_CHANNELS.tracking);
 
 // ioredis clients whose reads a near cache of this process tracks. A second `CLIENT TRACKING ON
 // REDIRECT` on the same connection would silently take the invalidations away from the first.
