@@ -153,6 +153,16 @@ describe('status page in headless Chromium', () => {
     await shows(page, 'events', /started/);
     await expectNoPlaceholders(page);
     await screenshot(page, 'memory-only.png');
+
+    // A long event wraps inside the list: no horizontal scrollbar, in the list or the page.
+    demo.demo.events.emit('note', { text: 'x'.repeat(400) });
+    await shows(page, 'events', /note/);
+    const overflow = (await page.evaluate(
+      `(() => { const list = document.getElementById('events');
+        return [list.scrollWidth - list.clientWidth,
+          document.documentElement.scrollWidth - window.innerWidth]; })()`,
+    )) as [number, number];
+    expect(overflow).toEqual([0, 0]);
   });
 
   let redis: RedisHandle;
