@@ -4,7 +4,9 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 // Resolve sibling packages to their TypeScript source (no build needed for tests).
-const conditions = ['@x/source', 'module', 'node', 'development|production'];
+// No `module` condition: resolve dependencies as Node does (some packages, e.g. OpenTelemetry's,
+// name a bundler-only build under `module`, with extension-less imports Node cannot load).
+const conditions = ['@x/source', 'node', 'development|production'];
 
 const teardown = fileURLToPath(new URL('./setup.js', import.meta.url));
 
