@@ -57,6 +57,7 @@ export class Tracker {
   readonly #run: GuardedRun;
   readonly #sink: TrackerSink;
   readonly #retryMs: number;
+  readonly #reconnectOnMismatch: boolean;
   #tracking = false;
   // Bumped by every close of either side: a setup that saw another value is void.
   #generation = 0;
@@ -76,6 +77,8 @@ export class Tracker {
    * @param name the connection name of `invalidation` (unique: it is how the data connection's
    *   server proves `<id>` is ours)
    * @param retryMs how long to wait before trying again after a failed setup
+   * @param reconnectOnMismatch when the two connections turn out to be on two servers, reconnect
+   *   the invalidation connection (a Sentinel client then asks the sentinels for the primary again)
    */
   constructor(
     data: Redis,
@@ -85,7 +88,9 @@ export class Tracker {
     run: GuardedRun,
     sink: TrackerSink,
     retryMs: number,
+    reconnectOnMismatch = false,
   ) {
+    this.#reconnectOnMismatch = reconnectOnMismatch;
     this.data = data;
     this.invalidation = invalidation;
     this.#name = name;
@@ -218,6 +223,7 @@ export class Tracker {
     const name = nameIn(await run(() => data.call('CLIENT', 'LIST', 'ID', id)));
     if (generation !== this.#generation) return false;
     if (name !== this.#name) {
+      if (this.#reconnectOnMismatch) inv.disconnect(true);
       throw new Error(
         `CLIENT LIST ID ${id} on the data connection names ${name === undefined ? 'no connection' : `"${name}"`}: the invalidation connection is on another server`,
       );

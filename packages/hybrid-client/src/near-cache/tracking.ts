@@ -84,7 +84,16 @@ export function startTracking(
       autoResubscribe: false,
     } as Partial<RedisOptions>;
     const invalidation = connection.duplicate('invalidation', overrides) as Redis;
-    const tracker = new Tracker(client as Redis, invalidation, name, spec, run, sink, retryMs);
+    const tracker = new Tracker(
+      client as Redis,
+      invalidation,
+      name,
+      spec,
+      run,
+      sink,
+      retryMs,
+      true,
+    );
     source = {
       trackers: () => [tracker],
       get tracking() {
