@@ -582,7 +582,7 @@ class ManagedConnection extends EventEmitter<ConnectionEvents> implements Connec
     else if (to === 'ready') {
       this.#emit('usable', {
         reason: reason === 'ready' ? 'ready' : 'recovered',
-        outageMs: from === 'unusable' ? Math.round(this.#watch.unusableMs) : 0,
+        outageMs: from === 'unusable' ? this.#watch.lastOutageMs : 0,
       });
     }
   }

@@ -52,6 +52,7 @@ export class OutageWatch {
   #timer: NodeJS.Timeout | undefined;
   #outages = 0;
   #unusableMs = 0;
+  #lastOutageMs = 0;
 
   constructor(host: WatchHost) {
     this.#host = host;
@@ -81,6 +82,11 @@ export class OutageWatch {
   /** Total ms spent unusable, the current outage included. */
   get unusableMs(): number {
     return Math.round(this.#unusableMs + (this.#state === 'unusable' ? now() - this.#since : 0));
+  }
+
+  /** How long the last outage that ended lasted, ms (0 before the first one ended). */
+  get lastOutageMs(): number {
+    return Math.round(this.#lastOutageMs);
   }
 
   /** ms since the current state began. */
@@ -145,7 +151,10 @@ export class OutageWatch {
     const from = this.#state;
     if (from === to) return;
     const t = now();
-    if (from === 'unusable') this.#unusableMs += t - this.#since;
+    if (from === 'unusable') {
+      this.#lastOutageMs = t - this.#since;
+      this.#unusableMs += this.#lastOutageMs;
+    }
     if (to === 'unusable') this.#outages++;
     this.#state = to;
     this.#since = t;
