@@ -280,7 +280,9 @@ async function compose(options: DemoOptions, undo: Array<() => unknown>): Promis
   await app.register(async (ops) => {
     await ops.register(fastifyRateLimit, rateLimitOptions('ops', limiters.ops));
     registerEventRoutes(ops, events);
-    registerHealthRoutes(ops, health, diagnosis);
+    registerHealthRoutes(ops, health, () =>
+      redis ? (cache.stats().redis?.problem ?? limiters.api.stats().redis.problem) : null,
+    );
     registerMetricsRoute(ops, telemetry);
     registerStatusRoutes(ops, {
       startedAt,

@@ -37,5 +37,10 @@ export type {
   ServerStats,
 } from './info.js';
 export { DEFAULT_INFO_SECTION, parseInfo, serverStats, toServerStats } from './info.js';
-export type { ReadinessBody, ReadinessOptions, ReadinessResult } from './readiness.js';
+export type {
+  ReadinessBody,
+  ReadinessOptions,
+  ReadinessProblem,
+  ReadinessResult,
+} from './readiness.js';
 export { createReadinessHandler, readiness } from './readiness.js';

@@ -4,7 +4,7 @@ import { startRedis, waitFor } from '@x/testkit';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHealthChecker, type HealthChecker } from './health-checker.js';
-import { createReadinessHandler, readiness } from './readiness.js';
+import { createReadinessHandler, type ReadinessProblem, readiness } from './readiness.js';
 
 const cleanups: Array<() => void | Promise<void>> = [];
 afterEach(async () => {
@@ -116,5 +116,32 @@ describe('readiness', () => {
       /^\[@x\/health\] invalid option degradedIsReady: "no"/,
     );
     expect(() => readiness(checker, { exposeErrors: 1 as never })).toThrow(/exposeErrors/);
+  });
+});
+
+describe('readiness with the diagnosis', () => {
+  it('shows the problem, and a misconfiguration is not ready at once', async () => {
+    const server = await startRedis();
+    const client = new Redis(server.url);
+    const checker = createHealthChecker({ client, autoStart: false });
+    await checker.check();
+    let problem: ReadinessProblem | null = null;
+    const healthy = readiness(checker, { problem: () => problem });
+    expect(healthy).toMatchObject({ status: 200, body: { ready: true, problem: null } });
+    problem = {
+      kind: 'auth',
+      message: 'WRONGPASS invalid username-password pair',
+      hint: 'check REDIS_PASSWORD',
+      since: Date.UTC(2026, 0, 1),
+      misconfiguration: true,
+    };
+    const wrong = readiness(checker, { problem: () => problem });
+    expect(wrong.status).toBe(503);
+    expect(wrong.body).toMatchObject({
+      ready: false,
+      problem: { kind: 'auth', hint: 'check REDIS_PASSWORD', since: '2026-01-01T00:00:00.000Z' },
+    });
+    expect(() => readiness(checker, { problem: 'no' as never })).toThrow(/problem/);
+    client.disconnect();
   });
 });

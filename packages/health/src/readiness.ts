@@ -17,6 +17,24 @@ export interface ReadinessOptions {
    * @default false
    */
   exposeErrors?: boolean;
+  /**
+   * The current diagnosis of the connection (`() => connection.diagnosis()` of `@x/connection`, or
+   * `() => stats().redis?.problem` of any x package): shown in the body as `problem` (the kind,
+   * the server's words, the hint; safe to expose, it names no secret), and a misconfiguration
+   * makes the instance not ready at once, without waiting for failed checks.
+   * @default undefined (no diagnosis in the body)
+   */
+  problem?: (() => ReadinessProblem | null | undefined) | undefined;
+}
+
+/** What readiness shows of a problem (the shape of `@x/connection`'s `Problem`). */
+export interface ReadinessProblem {
+  readonly kind: string;
+  readonly message: string;
+  readonly hint: string;
+  /** Epoch ms when first seen. */
+  readonly since: number;
+  readonly misconfiguration: boolean;
 }
 
 /** JSON body of a readiness answer. */
@@ -33,6 +51,15 @@ export interface ReadinessBody {
   checkedAt: string | null;
   /** The latest check error (only with `exposeErrors`). */
   error?: string;
+  /** The connection's diagnosis (with the `problem` option): `null` when there is none. */
+  problem?: {
+    kind: string;
+    message: string;
+    hint: string;
+    /** When it was first seen (ISO 8601). */
+    since: string;
+    misconfiguration: boolean;
+  } | null;
 }
 
 /** A framework-free readiness answer: the HTTP status code and the JSON body. */
@@ -66,7 +93,22 @@ export function readiness(checker: HealthChecker, options: ReadinessOptions = {}
   if (exposeErrors === true && stats.consecutiveFailures > 0 && stats.lastError !== undefined) {
     body.error = stats.lastError;
   }
-  return { status: ready ? 200 : 503, body };
+  if (options.problem !== undefined) {
+    const problem = options.problem() ?? null;
+    body.problem =
+      problem === null
+        ? null
+        : {
+            kind: problem.kind,
+            message: problem.message,
+            hint: problem.hint,
+            since: new Date(problem.since).toISOString(),
+            misconfiguration: problem.misconfiguration,
+          };
+    // A wrong setup is not waited out: not ready as soon as it is found.
+    if (problem?.misconfiguration) body.ready = false;
+  }
+  return { status: body.ready ? 200 : 503, body };
 }
 
 /**
@@ -97,6 +139,9 @@ export function createReadinessHandler(
 function validate(options: ReadinessOptions): ReadinessOptions {
   if (typeof options !== 'object' || options === null) {
     throw new HealthOptionsError('options', options, 'an object');
+  }
+  if (options.problem !== undefined && typeof options.problem !== 'function') {
+    throw new HealthOptionsError('problem', options.problem, 'a function returning the diagnosis');
   }
   for (const field of ['degradedIsReady', 'exposeErrors'] as const) {
     const value = options[field];

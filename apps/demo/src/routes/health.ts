@@ -1,7 +1,6 @@
-import type { HealthChecker } from '@x/health';
+import type { HealthChecker, ReadinessProblem } from '@x/health';
 import { readiness } from '@x/health';
 import type { FastifyInstance } from 'fastify';
-import type { Diagnosis } from '../diagnosis';
 
 /**
  * `GET /health/live` (the process answers: never depends on Redis) and `GET /health/ready`
@@ -13,7 +12,7 @@ import type { Diagnosis } from '../diagnosis';
 export function registerHealthRoutes(
   app: FastifyInstance,
   checker: HealthChecker | undefined,
-  diagnosis: () => Diagnosis | null,
+  problem: () => ReadinessProblem | null | undefined,
 ): void {
   const started = Date.now();
   app.get('/health/live', async () => ({
@@ -26,12 +25,10 @@ export function registerHealthRoutes(
     if (!checker) {
       return { ready: true, status: 'memory-only', redis: 'not configured', problem: null };
     }
-    // The latest error stays out (`exposeErrors` off): the diagnosis says it better.
-    const { status, body } = readiness(checker);
-    const problem = diagnosis();
-    // A wrong setup is not waited out: not ready as soon as it is found.
-    const ready = body.ready && !problem?.misconfiguration;
-    reply.code(ready ? status : 503);
-    return { ...body, ready, redis: 'configured', problem };
+    // The latest error stays out (`exposeErrors` off): the diagnosis says it better, and a wrong
+    // setup makes the instance not ready at once.
+    const { status, body } = readiness(checker, { problem });
+    reply.code(status);
+    return { ...body, redis: 'configured' };
   });
 }
