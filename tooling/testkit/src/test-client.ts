@@ -1,0 +1,23 @@
+import { Redis } from 'ioredis';
+import { track } from './_internal/registry';
+
+/**
+ * A plain ioredis client for a test's own reads and writes next to the code under test. It fails
+ * fast instead of queueing (no offline queue, one retry per command, a reconnection every 50 ms),
+ * its `error` events are swallowed (a test that kills its server expects them), and it is
+ * disconnected at the end of the test file like every server of the kit (or earlier by the test).
+ *
+ * @example
+ * const redis = testClient(server.url);
+ * await redis.set('k', 'v');
+ */
+export function testClient(url: string): Redis {
+  const client = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => 50,
+  });
+  client.on('error', () => {});
+  track({ stop: async () => client.disconnect() });
+  return client;
+}
