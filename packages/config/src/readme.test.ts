@@ -1,92 +1,23 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readmeExample, startRedis, waitFor, withAdmin } from '@x/testkit';
+import {
+  readmeExample,
+  sleep,
+  startFailingRedis,
+  startRedis,
+  waitFor,
+  withAdmin,
+} from '@x/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV_VARS, loadConfig } from './load-config.js';
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
-const rootDir = resolve(packageDir, '../..');
 const readme = readFileSync(join(packageDir, 'README.md'), 'utf8');
 const example = readmeExample(packageDir);
-
-/** The first ```ts block under the `### <heading>` of the README. */
-function sectionCode(heading: string): string {
-  const start = readme.indexOf(`\n### ${heading}\n`);
-  if (start === -1) throw new Error(`README.md has no "### ${heading}" section`);
-  const block = /^```ts\n([\s\S]*?)^```$/m.exec(readme.slice(start));
-  if (!block) throw new Error(`the "${heading}" section has no ts block`);
-  return block[1]!;
-}
-
-/** Writes `code` into a temporary folder of the package, as a user's file would resolve. */
-function exampleFile(code: string): { file: string; dir: string } {
-  const dir = mkdtempSync(join(packageDir, '.readme-'));
-  const file = join(dir, 'example.ts');
-  writeFileSync(file, code);
-  const tsconfig = { extends: join(rootDir, 'tsconfig.base.json'), include: ['example.ts'] };
-  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(tsconfig));
-  return { file, dir };
-}
-
-interface Running {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  /** SIGTERM, then the exit code (SIGKILL after 5 s). */
-  stop: () => Promise<number | null>;
-}
-
-function start(args: string[], env: Record<string, string>): Running {
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !name.startsWith('REDIS_')),
-  );
-  const child = spawn(process.execPath, args, {
-    cwd: rootDir,
-    env: { ...inherited, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const exited = new Promise<number | null>((done) => child.once('close', (code) => done(code)));
-  return {
-    child,
-    stdout: () => stdout,
-    stderr: () => stderr,
-    stop: async () => {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    },
-  };
-}
-
-const TSX = ['--import', 'tsx', '--conditions=@x/source'];
-
-async function typecheck(code: string): Promise<string> {
-  const { dir } = exampleFile(code);
-  try {
-    const run = start([join(rootDir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], {});
-    await new Promise((done) => run.child.once('close', done));
-    return run.stdout() + run.stderr();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function visits(stdout: string): number[] {
   return [...stdout.matchAll(/^visits (\d+)$/gm)].map((m) => Number(m[1]));
@@ -118,8 +49,7 @@ describe.concurrent('README quick start', () => {
   });
 
   it('without Redis: prints what happened and what to check, exits 1', async ({ expect }) => {
-    const redis = await startRedis();
-    await redis.stop();
+    const { server: redis } = await startFailingRedis('refused');
     const t0 = performance.now();
     // An example that never ends is killed after 15 s (exitCode null).
     const result = await example.run({ REDIS_URL: redis.url });
@@ -133,9 +63,9 @@ describe.concurrent('README quick start', () => {
   });
 
   it('with a wrong password: says so at once, exits 1', async ({ expect }) => {
-    const redis = await startRedis({ password: 'right' });
+    const redis = await startFailingRedis('wrong-password');
     const t0 = performance.now();
-    const result = await example.run({ REDIS_URL: `redis://:wrong@127.0.0.1:${redis.port}` });
+    const result = await example.run({ REDIS_URL: redis.url });
     expect(result.exitCode, result.stderr).toBe(1);
     // At once, not after the 1 s deadline (tsx start-up included).
     expect(performance.now() - t0).toBeLessThan(8_000);
@@ -259,12 +189,12 @@ describe('README environment variables: every documented example loads', () => {
 });
 
 describe('README rotating credentials: the examples run as written', () => {
-  const tokenExample = sectionCode('Example: a short-lived signed token (IAM style)');
-  const aclExample = sectionCode('Example: ACL password rotation');
+  const tokenExample = readmeExample(packageDir, 'Example: a short-lived signed token (IAM style)');
+  const aclExample = readmeExample(packageDir, 'Example: ACL password rotation');
 
   it('both type-check', async () => {
-    expect(await typecheck(tokenExample)).toBe('');
-    expect(await typecheck(aclExample)).toBe('');
+    expect((await tokenExample.typecheck()).output).toBe('');
+    expect((await aclExample.typecheck()).output).toBe('');
   }, 40_000);
 
   it('signed tokens: re-authenticates before each token expires, reconnects with a new token', async () => {
@@ -284,39 +214,43 @@ describe('README rotating credentials: the examples run as written', () => {
     };
     await issue();
     const issuer = setInterval(() => void issue().catch(() => {}), 100);
-    const { file, dir } = exampleFile(tokenExample);
-    const run = start([...TSX, file], {
-      REDIS_URL: `redis://127.0.0.1:${server.port}`,
-      REDIS_TOKEN_USER: 'app',
-      REDIS_TOKEN_SECRET: secret,
-      REDIS_TOKEN_LIFETIME_MS: String(lifetimeMs),
-    });
     try {
-      await waitFor('the first visit', () => visits(run.stdout()).length > 0, {
-        timeoutMs: 20_000,
-      });
-      await sleep(2_500);
-      const killed = await withAdmin(server.port, (c) => c.call('CLIENT', 'KILL', 'USER', 'app'));
-      expect(killed).toBe(1);
-      await sleep(2_500);
-      const stdout = run.stdout();
-      const seen = visits(stdout);
-      expect(seen.length, stdout + run.stderr()).toBeGreaterThanOrEqual(5);
-      expect(seen).toEqual(seen.map((_, i) => seen[0]! + i));
-      const refreshes = stdout.match(/^re-authenticated 1 connection\(s\) until \S+Z$/gm) ?? [];
-      expect(refreshes.length, stdout).toBeGreaterThanOrEqual(2);
-      // A command that met the killed connection may say so; nothing is about credentials.
-      for (const line of run.stderr().split('\n').filter(Boolean)) {
-        expect(line).toMatch(
-          /not connected to Redis at .* the connection was lost|Connection is closed/,
-        );
-      }
-      if (process.env.SHOW_README_OUTPUT) console.log(run.stdout(), '\n--stderr--\n', run.stderr());
-      expect(await run.stop()).toBe(0);
+      await tokenExample.whileRunning(
+        {
+          REDIS_URL: `redis://127.0.0.1:${server.port}`,
+          REDIS_TOKEN_USER: 'app',
+          REDIS_TOKEN_SECRET: secret,
+          REDIS_TOKEN_LIFETIME_MS: String(lifetimeMs),
+        },
+        async (run) => {
+          await waitFor('the first visit', () => visits(run.stdout()).length > 0, {
+            timeoutMs: 20_000,
+          });
+          await sleep(2_500);
+          const killed = await withAdmin(server.port, (c) =>
+            c.call('CLIENT', 'KILL', 'USER', 'app'),
+          );
+          expect(killed).toBe(1);
+          await sleep(2_500);
+          const stdout = run.stdout();
+          const seen = visits(stdout);
+          expect(seen.length, stdout + run.stderr()).toBeGreaterThanOrEqual(5);
+          expect(seen).toEqual(seen.map((_, i) => seen[0]! + i));
+          const refreshes = stdout.match(/^re-authenticated 1 connection\(s\) until \S+Z$/gm) ?? [];
+          expect(refreshes.length, stdout).toBeGreaterThanOrEqual(2);
+          // A command that met the killed connection may say so; nothing is about credentials.
+          for (const line of run.stderr().split('\n').filter(Boolean)) {
+            expect(line).toMatch(
+              /not connected to Redis at .* the connection was lost|Connection is closed/,
+            );
+          }
+          if (process.env.SHOW_README_OUTPUT)
+            console.log(run.stdout(), '\n--stderr--\n', run.stderr());
+          expect(await run.stop()).toBe(0);
+        },
+      );
     } finally {
       clearInterval(issuer);
-      rmSync(dir, { recursive: true, force: true });
-      if (run.child.exitCode === null) run.child.kill('SIGKILL');
     }
   }, 40_000);
 
@@ -337,40 +271,44 @@ describe('README rotating credentials: the examples run as written', () => {
         await withAdmin(server.port, (c) => c.call('ACL', 'SETUSER', 'app', `<p${n - 2}`));
     };
     const rotator = setInterval(() => void rotate().catch(() => {}), 200);
-    const { file, dir } = exampleFile(aclExample);
     const before = await authCalls(server.port);
-    const run = start([...TSX, file], {
-      REDIS_URL: `redis://127.0.0.1:${server.port}`,
-      REDIS_USERNAME: 'app',
-      REDIS_PASSWORD_FILE: passwordFile,
-      REDIS_CREDENTIALS_REFRESH: '300ms',
-    });
     try {
-      await waitFor('the first visit', () => visits(run.stdout()).length > 0, {
-        timeoutMs: 20_000,
-      });
-      await sleep(2_000);
-      expect(await withAdmin(server.port, (c) => c.call('CLIENT', 'KILL', 'USER', 'app'))).toBe(1);
-      await sleep(2_000);
-      const seen = visits(run.stdout());
-      expect(seen.length, run.stdout() + run.stderr()).toBeGreaterThanOrEqual(5);
-      expect(seen).toEqual(seen.map((_, i) => seen[0]! + i));
-      for (const line of run.stderr().split('\n').filter(Boolean)) {
-        expect(line).toMatch(
-          /not connected to Redis at .* the connection was lost|Connection is closed/,
-        );
-      }
-      // About 20 rotations are planned; a loaded machine runs fewer.
-      expect(n).toBeGreaterThanOrEqual(8);
-      // Connects and re-authentications: far more AUTHs than the two connections made.
-      expect((await authCalls(server.port)) - before).toBeGreaterThanOrEqual(6);
-      if (process.env.SHOW_README_OUTPUT) console.log(run.stdout(), '\n--stderr--\n', run.stderr());
-      expect(await run.stop()).toBe(0);
+      await aclExample.whileRunning(
+        {
+          REDIS_URL: `redis://127.0.0.1:${server.port}`,
+          REDIS_USERNAME: 'app',
+          REDIS_PASSWORD_FILE: passwordFile,
+          REDIS_CREDENTIALS_REFRESH: '300ms',
+        },
+        async (run) => {
+          await waitFor('the first visit', () => visits(run.stdout()).length > 0, {
+            timeoutMs: 20_000,
+          });
+          await sleep(2_000);
+          expect(await withAdmin(server.port, (c) => c.call('CLIENT', 'KILL', 'USER', 'app'))).toBe(
+            1,
+          );
+          await sleep(2_000);
+          const seen = visits(run.stdout());
+          expect(seen.length, run.stdout() + run.stderr()).toBeGreaterThanOrEqual(5);
+          expect(seen).toEqual(seen.map((_, i) => seen[0]! + i));
+          for (const line of run.stderr().split('\n').filter(Boolean)) {
+            expect(line).toMatch(
+              /not connected to Redis at .* the connection was lost|Connection is closed/,
+            );
+          }
+          // About 20 rotations are planned; a loaded machine runs fewer.
+          expect(n).toBeGreaterThanOrEqual(8);
+          // Connects and re-authentications: far more AUTHs than the two connections made.
+          expect((await authCalls(server.port)) - before).toBeGreaterThanOrEqual(6);
+          if (process.env.SHOW_README_OUTPUT)
+            console.log(run.stdout(), '\n--stderr--\n', run.stderr());
+          expect(await run.stop()).toBe(0);
+        },
+      );
     } finally {
       clearInterval(rotator);
-      rmSync(dir, { recursive: true, force: true });
       rmSync(secrets, { recursive: true, force: true });
-      if (run.child.exitCode === null) run.child.kill('SIGKILL');
     }
   }, 40_000);
 });
