@@ -1,7 +1,6 @@
-import diagnostics_channel from 'node:diagnostics_channel';
 import { createBreaker } from '@x/breaker';
 import { loadConfig } from '@x/config';
-import { sleep, startCluster, startRedis, waitFor } from '@x/testkit';
+import { listenChannels, sleep, startCluster, startRedis, waitFor } from '@x/testkit';
 import { Cluster, Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -106,26 +105,17 @@ describe('a healthy server', () => {
 
   it('publishes state changes and traced calls on diagnostics_channel', async () => {
     const server = await startRedis();
-    const states: ConnectionStateMessage[] = [];
-    const onState = (m: unknown): void => void states.push(m as ConnectionStateMessage);
-    const starts: unknown[] = [];
-    const onStart = (m: unknown): void => void starts.push(m);
-    diagnostics_channel.subscribe(CONNECTION_CHANNELS.state, onState);
-    diagnostics_channel.subscribe(`tracing:${CONNECTION_CHANNELS.call}:start`, onStart);
-    try {
-      const connection = connect({ redis: server.url, name: '@x/traced' });
-      await connection.ready();
-      await connection.execute((r) => r.ping(), { operation: 'ping' });
-      expect(states.filter((s) => s.connection === '@x/traced').map((s) => s.to)).toEqual([
-        'ready',
-      ]);
-      expect(starts).toContainEqual(
-        expect.objectContaining({ connection: '@x/traced', operation: 'ping' }),
-      );
-    } finally {
-      diagnostics_channel.unsubscribe(CONNECTION_CHANNELS.state, onState);
-      diagnostics_channel.unsubscribe(`tracing:${CONNECTION_CHANNELS.call}:start`, onStart);
-    }
+    const callStart = `tracing:${CONNECTION_CHANNELS.call}:start`;
+    using channels = listenChannels([CONNECTION_CHANNELS.state, callStart]);
+    const states = channels.of<ConnectionStateMessage>(CONNECTION_CHANNELS.state);
+    const starts = channels.of(callStart);
+    const connection = connect({ redis: server.url, name: '@x/traced' });
+    await connection.ready();
+    await connection.execute((r) => r.ping(), { operation: 'ping' });
+    expect(states.filter((s) => s.connection === '@x/traced').map((s) => s.to)).toEqual(['ready']);
+    expect(starts).toContainEqual(
+      expect.objectContaining({ connection: '@x/traced', operation: 'ping' }),
+    );
   });
 });
 

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { readmeExample, startRedis } from '@x/testkit';
+import { readmeExample, startFailingRedis, startRedis } from '@x/testkit';
 import { describe, it } from 'vitest';
 
 const example = readmeExample(fileURLToPath(new URL('..', import.meta.url)));
@@ -14,9 +14,9 @@ describe.concurrent('README quick start', () => {
   });
 
   it('says what is wrong with a wrong password, at once', async ({ expect }) => {
-    const redis = await startRedis({ password: 'secret' });
+    const redis = await startFailingRedis('wrong-password');
     const started = performance.now();
-    const result = await example.run({ REDIS_URL: redis.url.replace('secret', 'wrong') });
+    const result = await example.run({ REDIS_URL: redis.url });
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/misconfigured \(auth\): WRONGPASS/);
     expect(result.stdout).toContain('problem: auth');
