@@ -1,20 +1,11 @@
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { startRedis } from '@x/testkit';
+import { freePort, startRedis } from '@x/testkit';
 import { describe, expect, it, vi } from 'vitest';
 import { type CheckReport, runCheck } from './check.js';
 
 const PASSWORD = 'pa55:w/rd%secret';
 const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

@@ -1,18 +1,8 @@
-import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { readmeExample, startRedis } from '@x/testkit';
+import { freePort, readmeExample, startRedis } from '@x/testkit';
 import { describe, it } from 'vitest';
 
 const example = readmeExample(fileURLToPath(new URL('..', import.meta.url)));
-
-/** A loopback port that was free a moment ago. */
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolvePromise) => server.listen(0, '127.0.0.1', resolvePromise));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolvePromise) => server.close(() => resolvePromise()));
-  return port;
-}
 
 /** GETs `url` until it answers (the example is still starting), for at most `timeoutMs`. */
 async function getWhenListening(
