@@ -1,7 +1,13 @@
 // Issue 17 item 2: every call settles within its documented deadline when Redis is refused,
 // frozen, or misconfigured (wrong password, TLS mismatch), rejecting with LockUnavailableError
 // whose `problem` says which; a misconfiguration is reported at once, not at the deadline.
-import { type RedisHandle, startFaultProxy, startRedis, waitFor } from '@x/testkit';
+import {
+  type RedisHandle,
+  startFailingRedis,
+  startFaultProxy,
+  startRedis,
+  waitFor,
+} from '@x/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isLockUnavailableError, type LockUnavailableError } from './errors.js';
@@ -50,15 +56,9 @@ async function unavailable(
   return { error: error as LockUnavailableError, ms };
 }
 
-async function killed(): Promise<string> {
-  const server = await startRedis();
-  await server.kill();
-  return server.url;
-}
-
 describe('a new manager: acquire and tryAcquire', () => {
   it('refused: settle by the deadline with problem refused, then fail at once', async () => {
-    const locks = manager(await killed());
+    const locks = manager((await startFailingRedis('refused')).url);
     const first = await unavailable(() => locks.acquire('k'));
     expect(first.ms).toBeLessThan(TIMEOUT_MS + SLACK_MS);
     expect(first.error.problem?.kind).toBe('refused');
@@ -71,8 +71,7 @@ describe('a new manager: acquire and tryAcquire', () => {
   });
 
   it('frozen: settle by the deadline with problem timeout', async () => {
-    const server = await startRedis();
-    await server.freeze();
+    const { server } = await startFailingRedis('frozen');
     try {
       const locks = manager(server.url);
       const acquired = await unavailable(() => locks.acquire('k'));
@@ -88,8 +87,8 @@ describe('a new manager: acquire and tryAcquire', () => {
   });
 
   it('wrong password: auth, at once (no deadline wait)', async () => {
-    const server = await startRedis({ password: 'right' });
-    const locks = manager(server.url.replace('right', 'wrong'), { timeoutMs: 3_000 });
+    const bad = await startFailingRedis('wrong-password');
+    const locks = manager(bad.url, { timeoutMs: 3_000 });
     const acquired = await unavailable(() => locks.acquire('k'));
     expect(acquired.ms).toBeLessThan(1_000);
     expect(acquired.error.problem).toMatchObject({ kind: 'auth', misconfiguration: true });
@@ -100,8 +99,8 @@ describe('a new manager: acquire and tryAcquire', () => {
   });
 
   it('TLS mismatch (a TLS server reached with redis://): tls, at once', async () => {
-    const server = await startRedis({ tls: true });
-    const locks = manager(`redis://127.0.0.1:${server.port}`, { timeoutMs: 3_000 });
+    const { url } = await startFailingRedis('tls-mismatch');
+    const locks = manager(url, { timeoutMs: 3_000 });
     const acquired = await unavailable(() => locks.acquire('k'));
     expect(acquired.ms).toBeLessThan(1_500);
     expect(acquired.error.problem).toMatchObject({ kind: 'tls', misconfiguration: true });

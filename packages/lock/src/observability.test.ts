@@ -1,6 +1,5 @@
-import diagnostics_channel from 'node:diagnostics_channel';
 import { CONNECTION_CHANNELS, INSTANCES_CHANNEL, type InstanceMessage } from '@x/connection';
-import { startRedis, waitFor } from '@x/testkit';
+import { listenChannels, startRedis, waitFor } from '@x/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LOCK_CHANNELS, type LockAcquireMessage, type LockLostMessage } from './channels.js';
@@ -15,15 +14,9 @@ afterAll(async () => {
 
 /** Collects what is published on `name` while `fn` runs. */
 async function listen<T>(name: string, fn: () => Promise<void>): Promise<T[]> {
-  const seen: T[] = [];
-  const onMessage = (message: unknown): void => void seen.push(message as T);
-  diagnostics_channel.subscribe(name, onMessage);
-  try {
-    await fn();
-  } finally {
-    diagnostics_channel.unsubscribe(name, onMessage);
-  }
-  return seen;
+  using channels = listenChannels([name]);
+  await fn();
+  return channels.of<T>(name);
 }
 
 describe('observability', () => {
