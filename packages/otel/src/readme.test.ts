@@ -1,15 +1,19 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { type AddressInfo, connect, createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readmeExample, startRedis, waitFor } from '@x/testkit';
+import {
+  exampleProgram,
+  readmeBlocks,
+  readmeExample,
+  readmeSection,
+  startRedis,
+  typecheckPrograms,
+} from '@x/testkit';
 import { describe, expect, it } from 'vitest';
 import { promtoolCheck } from './_fixtures/promtool.js';
 import { INSTRUMENTS } from './instruments.js';
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
-const rootDir = resolve(packageDir, '../..');
 const readme = readFileSync(join(packageDir, 'README.md'), 'utf8');
 const example = readmeExample(packageDir);
 
@@ -51,7 +55,9 @@ describe.concurrent('README quick start', () => {
 describe('README programs', () => {
   it('"Prometheus": serves /metrics that passes promtool, with the decisions it made', async () => {
     const redis = await startRedis();
-    await whileRunning(section('Prometheus'), { REDIS_URL: redis.url }, async (get) => {
+    const prometheus = readmeExample(packageDir, 'Prometheus');
+    await prometheus.whileListening({ REDIS_URL: redis.url }, async (app) => {
+      const get = (path: string) => fetch(app.url + path);
       const statuses = [];
       for (let i = 0; i < 12; i++) statuses.push((await get('/')).status);
       expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(10);
@@ -81,10 +87,10 @@ describe('README programs', () => {
     const prelude = `import { createRateLimiter } from '@x/ratelimit';
 const limiter = createRateLimiter({ redis: process.env.REDIS_URL!, algorithm: 'fixed-window', limit: 10, windowMs: 1_000, logger: false });
 `;
-    const result = await runProgram(
-      `${prelude}${section('Traces, with the tracing SDK')}\nawait limiter.close();\n`,
-      { REDIS_URL: redis.url },
-    );
+    const result = await exampleProgram(
+      packageDir,
+      `${prelude}${readmeSection(packageDir, 'Traces, with the tracing SDK')}\nawait limiter.close();\n`,
+    ).run({ REDIS_URL: redis.url });
     expect(result.exitCode, result.output).toBe(0);
     expect(result.output).toMatch(/^true$/m);
     // ConsoleSpanExporter prints one object per span.
@@ -99,9 +105,9 @@ const limiter = createRateLimiter({ redis: process.env.REDIS_URL!, algorithm: 'f
 
   // One compiler run for every block (tsc takes seconds on this machine).
   it('every ts block type-checks as written', { timeout: 60_000 }, async () => {
-    const blocks = tsBlocks();
+    const blocks = readmeBlocks(packageDir).map((block) => block.code);
     expect(blocks.length).toBe(3);
-    const result = await typecheck(blocks);
+    const result = await typecheckPrograms(packageDir, blocks, 55_000);
     expect(result.output).toBe('');
     expect(result.exitCode).toBe(0);
   });
@@ -126,127 +132,3 @@ describe('README reference', () => {
     },
   );
 });
-
-/** The fenced `ts` blocks of the README section `## <title>`, joined. */
-function section(title: string): string {
-  const part = readme.split(/^## /m).find((text) => text.startsWith(`${title}\n`));
-  if (part === undefined) throw new Error(`README.md has no "## ${title}" section`);
-  const blocks = [...part.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((match) => match[1]!);
-  if (blocks.length === 0) throw new Error(`the "${title}" section has no ts block`);
-  return blocks.join('\n');
-}
-
-/** Every ts block of the README, with the code of its `<!-- fragment: ... -->` marker first. */
-function tsBlocks(): string[] {
-  return [...readme.matchAll(/(?:<!-- fragment: ([^\n]*?) -->\n)?^```ts\n([\s\S]*?)^```$/gm)].map(
-    (match) => `${match[1] ?? ''}\n${match[2]}`,
-  );
-}
-
-async function withPrograms<T>(codes: string[], use: (files: string[], dir: string) => Promise<T>) {
-  const dir = mkdtempSync(join(packageDir, '.readme-'));
-  const names = codes.map((_, i) => `program-${i}.ts`);
-  for (const [i, code] of codes.entries()) writeFileSync(join(dir, names[i]!), code);
-  const tsconfig = { extends: join(rootDir, 'tsconfig.base.json'), include: names };
-  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(tsconfig));
-  try {
-    return await use(
-      names.map((name) => join(dir, name)),
-      dir,
-    );
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function spawnNode(args: string[], env: Record<string, string>) {
-  // Only the Redis it is given; and no pnpm NODE_PATH, which a user's process does not have.
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(
-      ([name]) => !name.startsWith('REDIS_') && name !== 'NODE_PATH',
-    ),
-  );
-  const child = spawn(process.execPath, args, {
-    cwd: rootDir,
-    env: { ...inherited, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const exited = new Promise<number | null>((done) => child.once('close', done));
-  return { child, exited, output: () => output };
-}
-
-async function runProgram(
-  code: string,
-  env: Record<string, string>,
-): Promise<{ exitCode: number | null; output: string }> {
-  return withPrograms([code], async ([file]) => {
-    const run = spawnNode(['--import', 'tsx', '--conditions=@x/source', file!], env);
-    const timer = setTimeout(() => run.child.kill('SIGKILL'), 15_000);
-    const exitCode = await run.exited;
-    clearTimeout(timer);
-    return { exitCode, output: run.output() };
-  });
-}
-
-async function typecheck(codes: string[]): Promise<{ exitCode: number | null; output: string }> {
-  return withPrograms(codes, async (_files, dir) => {
-    const tsc = join(rootDir, 'node_modules', 'typescript', 'bin', 'tsc');
-    const run = spawnNode([tsc, '-p', join(dir, 'tsconfig.json')], {});
-    const timer = setTimeout(() => run.child.kill('SIGKILL'), 55_000);
-    const exitCode = await run.exited;
-    clearTimeout(timer);
-    return { exitCode, output: run.output() };
-  });
-}
-
-async function whileRunning(
-  code: string,
-  env: Record<string, string>,
-  use: (get: (path: string) => Promise<Response>) => Promise<void>,
-): Promise<void> {
-  const port = await freePort();
-  await withPrograms([code], async ([file]) => {
-    const run = spawnNode(['--import', 'tsx', '--conditions=@x/source', file!], {
-      ...env,
-      PORT: String(port),
-    });
-    try {
-      // Waits for the port without a request (a request would be counted by the limiter).
-      await waitFor('the program to listen', () => canConnect(port), { timeoutMs: 15_000 });
-      await use((path) => fetch(`http://127.0.0.1:${port}${path}`));
-    } catch (error) {
-      throw new Error(`${(error as Error).message}\nprogram output:\n${run.output()}`, {
-        cause: error,
-      });
-    } finally {
-      run.child.kill('SIGKILL');
-      await run.exited;
-    }
-  });
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      done(true);
-    });
-    socket.once('error', () => done(false));
-  });
-}
