@@ -1,11 +1,18 @@
-import diagnostics_channel from 'node:diagnostics_channel';
 import {
   CONNECTION_CHANNELS,
   type ConnectionProblemMessage,
   type LogFields,
   type Problem,
 } from '@x/connection';
-import { type RedisHandle, sleep, startRedis, waitFor } from '@x/testkit';
+import {
+  listenChannels,
+  rejection,
+  resumeFrozen,
+  sleep,
+  startFailingRedis,
+  startRedis,
+  waitFor,
+} from '@x/testkit';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isPubSubError } from './errors.js';
@@ -16,10 +23,9 @@ import type { GapInfo, Message, Subscription } from './subscription.js';
 // misconfigured, with the connection's diagnosis; and the pub/sub keeps trying in the background.
 
 const open: { close(): unknown }[] = [];
-const frozen: RedisHandle[] = [];
 afterEach(async () => {
   // A server a failed assertion left frozen would hold every close() below.
-  for (const server of frozen.splice(0)) if (server.frozen) await server.resume();
+  await resumeFrozen();
   for (const item of open.splice(0).reverse()) await item.close();
 });
 
@@ -31,21 +37,6 @@ function pubsub<T = unknown>(options: Parameters<typeof createPubSub<T>>[0]): Pu
   });
   open.push(ps);
   return ps;
-}
-
-interface Rejection {
-  error: unknown;
-  ms: number;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Rejection> {
-  const started = performance.now();
-  try {
-    await promise;
-  } catch (error) {
-    return { error, ms: performance.now() - started };
-  }
-  throw new Error('expected a rejection, it resolved');
 }
 
 function problemOf(error: unknown): Problem | undefined {
@@ -67,8 +58,7 @@ async function next<T>(sub: Subscription<T>, ms = 5_000): Promise<IteratorResult
 
 describe('Redis refused (nothing listens)', () => {
   it('subscription.ready rejects at timeoutMs with the diagnosis; the subscription recovers without a gap, later losses get one', async () => {
-    const server = await startRedis();
-    await server.kill();
+    const { server } = await startFailingRedis('refused');
     const ps = pubsub<string>({ redis: server.url, timeoutMs: 300 });
     const sub = ps.subscribe('orders');
     const gaps: GapInfo[] = [];
@@ -163,9 +153,7 @@ describe('Redis refused (nothing listens)', () => {
 
 describe('Redis frozen (SIGSTOP: connections accepted, nothing answers)', () => {
   it('subscription.ready, pubsub.ready and publish reject by their deadline with a timeout problem; recovery after resume', async () => {
-    const server = await startRedis();
-    await server.freeze();
-    frozen.push(server);
+    const { server } = await startFailingRedis('frozen');
     const ps = pubsub<string>({ redis: server.url, timeoutMs: 300, breaker: false });
     const sub = ps.subscribe('orders');
     let subscribed = 0;
@@ -194,7 +182,6 @@ describe('Redis frozen (SIGSTOP: connections accepted, nothing answers)', () => 
     const sub = ps.subscribe('a');
     await sub.ready;
     await server.freeze();
-    frozen.push(server);
     const started = performance.now();
     const closing = ps.close();
     expect(ps.close()).toBe(closing);
@@ -208,10 +195,10 @@ describe('Redis frozen (SIGSTOP: connections accepted, nothing answers)', () => 
 
 describe('Redis misconfigured: reported at once, not after the deadline', () => {
   it('wrong password: ready rejects at once with an auth problem, logged once at error level', async () => {
-    const server = await startRedis({ password: 'secret' });
+    const bad = await startFailingRedis('wrong-password');
     const lines: { msg: string; fields: LogFields }[] = [];
     const ps = pubsub({
-      redis: server.url.replace('secret', 'wrong'),
+      redis: bad.url,
       timeoutMs: 5_000,
       logger: (msg, fields) => lines.push({ msg, fields }),
     });
@@ -228,12 +215,12 @@ describe('Redis misconfigured: reported at once, not after the deadline', () => 
     const errors = lines.filter((l) => l.fields.level === 'error');
     expect(errors).toHaveLength(1);
     expect(errors[0]!.msg).toMatch(/misconfigured \(auth\)/);
-    expect(JSON.stringify(lines)).not.toContain('secret');
+    expect(JSON.stringify(lines)).not.toContain(bad.password);
   });
 
   it('TLS mismatch (a TLS server reached with redis://): a tls problem, not an outage', async () => {
-    const server = await startRedis({ tls: true });
-    const ps = pubsub({ redis: `redis://127.0.0.1:${server.port}`, timeoutMs: 3_000 });
+    const { url } = await startFailingRedis('tls-mismatch');
+    const ps = pubsub({ redis: url, timeoutMs: 3_000 });
     const sub = ps.subscribe('orders');
     const { error, ms } = await rejection(sub.ready);
     expect(ms).toBeLessThan(3_000 + 300);
@@ -251,12 +238,8 @@ describe('Redis misconfigured: reported at once, not after the deadline', () => 
     const ps = pubsub({ redis: `redis://sub:pw@127.0.0.1:${server.port}`, timeoutMs: 2_000 });
     const allowed = ps.subscribe('allowed.1');
     await allowed.ready;
-    const problems: ConnectionProblemMessage[] = [];
-    const onProblem = (m: unknown): void => void problems.push(m as ConnectionProblemMessage);
-    diagnostics_channel.subscribe(CONNECTION_CHANNELS.problem, onProblem);
-    open.push({
-      close: () => diagnostics_channel.unsubscribe(CONNECTION_CHANNELS.problem, onProblem),
-    });
+    using channels = listenChannels([CONNECTION_CHANNELS.problem]);
+    const problems = channels.of<ConnectionProblemMessage>(CONNECTION_CHANNELS.problem);
     const forbidden = ps.subscribe('forbidden');
     const errors: unknown[] = [];
     forbidden.on('error', (error) => errors.push(error));

@@ -1,4 +1,3 @@
-import diagnostics_channel from 'node:diagnostics_channel';
 import {
   CONNECTION_CHANNELS,
   type ConnectionCallContext,
@@ -6,7 +5,7 @@ import {
   type InstanceMessage,
   type LogFields,
 } from '@x/connection';
-import { startRedis, waitFor } from '@x/testkit';
+import { listenChannels, startRedis, waitFor } from '@x/testkit';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PUBSUB_CHANNELS, type PubSubDropMessage, type PubSubGapMessage } from './channels.js';
@@ -17,15 +16,6 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-/** Collects the messages of a diagnostics channel for the rest of the test. */
-function listen<T>(name: string): T[] {
-  const seen: T[] = [];
-  const fn = (message: unknown): void => void seen.push(message as T);
-  diagnostics_channel.subscribe(name, fn);
-  cleanup.push(() => diagnostics_channel.unsubscribe(name, fn));
-  return seen;
-}
-
 function pubsub<T = unknown>(options: Parameters<typeof createPubSub<T>>[0]): PubSub<T> {
   const ps = createPubSub<T>({ logger: false, ...options });
   cleanup.push(() => ps.close());
@@ -34,7 +24,8 @@ function pubsub<T = unknown>(options: Parameters<typeof createPubSub<T>>[0]): Pu
 
 describe('observability', () => {
   it('announces every instance on x:instances, with stats() carrying the redis block', async () => {
-    const instances = listen<InstanceMessage>(INSTANCES_CHANNEL);
+    using channels = listenChannels([INSTANCES_CHANNEL]);
+    const instances = channels.of<InstanceMessage>(INSTANCES_CHANNEL);
     const server = await startRedis();
     const ps = pubsub({ redis: server.url });
     const mine = () => instances.filter((m) => m.instance === ps);
@@ -48,8 +39,12 @@ describe('observability', () => {
   });
 
   it('traces publish on x:connection:call, and counts what every subscription delivered and dropped', async () => {
-    const calls = listen<ConnectionCallContext>(`tracing:${CONNECTION_CHANNELS.call}:start`);
-    const drops = listen<PubSubDropMessage>(PUBSUB_CHANNELS.drop);
+    using channels = listenChannels([
+      `tracing:${CONNECTION_CHANNELS.call}:start`,
+      PUBSUB_CHANNELS.drop,
+    ]);
+    const calls = channels.of<ConnectionCallContext>(`tracing:${CONNECTION_CHANNELS.call}:start`);
+    const drops = channels.of<PubSubDropMessage>(PUBSUB_CHANNELS.drop);
     const server = await startRedis();
     const ps = pubsub<number>({ redis: server.url });
     const fast = ps.subscribe('n');
@@ -75,7 +70,8 @@ describe('observability', () => {
   });
 
   it('publishes x:pubsub:gap and logs the loss and the return once each', async () => {
-    const gaps = listen<PubSubGapMessage>(PUBSUB_CHANNELS.gap);
+    using channels = listenChannels([PUBSUB_CHANNELS.gap]);
+    const gaps = channels.of<PubSubGapMessage>(PUBSUB_CHANNELS.gap);
     const server = await startRedis();
     const lines: { msg: string; fields: LogFields }[] = [];
     const redis = new Redis(server.url, { retryStrategy: () => 50 });

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { readmeExample, startRedis } from '@x/testkit';
+import { readmeExample, startFailingRedis, startRedis } from '@x/testkit';
 import { describe, it } from 'vitest';
 
 const example = readmeExample(fileURLToPath(new URL('..', import.meta.url)));
@@ -16,8 +16,7 @@ describe.concurrent('README quick start', () => {
   });
 
   it('ends quickly with a clear message when Redis is down', async ({ expect }) => {
-    const redis = await startRedis();
-    await redis.kill(); // a port where nothing listens
+    const redis = await startFailingRedis('refused');
     const started = performance.now();
     // Killed after 15 s: before the deadlines, it hung here forever on `await orders.ready`.
     const result = await example.run({ REDIS_URL: redis.url }, 15_000);
