@@ -5,7 +5,15 @@ import {
   type LogFields,
   type Problem,
 } from '@x/connection';
-import { type RedisHandle, sleep, startRedis, waitFor } from '@x/testkit';
+import {
+  rejection,
+  resumeFrozen,
+  sleep,
+  startFailingRedis,
+  startRedis,
+  timed,
+  waitFor,
+} from '@x/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isRateLimitUnavailableError } from './errors.js';
 import type { RateLimiterOptions } from './options.js';
@@ -18,10 +26,9 @@ import type { RateLimitResult } from './types.js';
 // noticed at once (not after the deadline), shown in stats() and logged once.
 
 const open: RateLimiter[] = [];
-const frozen: RedisHandle[] = [];
 afterEach(async () => {
   // A server a failed assertion left frozen would hold every close() below.
-  for (const server of frozen.splice(0)) if (server.frozen) await server.resume();
+  await resumeFrozen();
   await Promise.all(open.splice(0).map((l) => l.close()));
 });
 
@@ -37,22 +44,6 @@ function limiter(options: Partial<RateLimiterOptions> & Pick<RateLimiterOptions,
   return rl;
 }
 
-async function timed<T>(promise: Promise<T>): Promise<{ value: T; ms: number }> {
-  const started = performance.now();
-  const value = await promise;
-  return { value, ms: performance.now() - started };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<{ error: unknown; ms: number }> {
-  const started = performance.now();
-  try {
-    await promise;
-  } catch (error) {
-    return { error, ms: performance.now() - started };
-  }
-  throw new Error('expected a rejection, it resolved');
-}
-
 function problemOf(error: unknown): Problem | undefined {
   return (error as { problem?: Problem }).problem;
 }
@@ -61,8 +52,7 @@ const summary = (r: RateLimitResult) => [r.allowed, r.remaining, r.source];
 
 describe('Redis refused (nothing listens)', () => {
   it('consume and peek decide locally at once; reset rejects with a refused problem; close is bounded', async () => {
-    const server = await startRedis();
-    await server.kill();
+    const { server } = await startFailingRedis('refused');
     const rl = limiter({ redis: server.url, timeoutMs: 300 });
     const first = await timed(rl.consume('k'));
     expect(first.ms).toBeLessThan(800);
@@ -94,8 +84,7 @@ describe('Redis refused (nothing listens)', () => {
   });
 
   it("with fallback 'closed' and 'open', every decision is the fallback's, within the deadline", async () => {
-    const server = await startRedis();
-    await server.kill();
+    const { server } = await startFailingRedis('refused');
     const closed = limiter({ redis: server.url, timeoutMs: 300, fallback: 'closed' });
     const opened = limiter({ redis: server.url, timeoutMs: 300, fallback: 'open' });
     for (let i = 0; i < 3; i++) {
@@ -113,9 +102,7 @@ describe('Redis refused (nothing listens)', () => {
 
 describe('Redis frozen (SIGSTOP: connections accepted, nothing answers)', () => {
   it('a new limiter: consume, peek and reset settle at the deadline with a timeout problem; back on Redis after resume', async () => {
-    const server = await startRedis();
-    await server.freeze();
-    frozen.push(server);
+    const { server } = await startFailingRedis('frozen');
     const rl = limiter({ redis: server.url, timeoutMs: 300, breaker: false });
     const [consumed, peeked, reset] = await Promise.all([
       timed(rl.consume('k')),
@@ -144,7 +131,6 @@ describe('Redis frozen (SIGSTOP: connections accepted, nothing answers)', () => 
     const rl = limiter({ redis: server.url, timeoutMs: 300, breaker: false });
     expect((await rl.consume('k')).source).toBe('redis');
     await server.freeze();
-    frozen.push(server);
     const consumed = await timed(rl.consume('k'));
     expect(consumed.ms).toBeLessThan(800);
     expect(consumed.value.source).toBe('local');
@@ -164,10 +150,10 @@ describe('Redis frozen (SIGSTOP: connections accepted, nothing answers)', () => 
 
 describe('Redis misconfigured: noticed at once, not after the deadline', () => {
   it('wrong password: decided locally at once, reset rejects with an auth problem, logged once each', async () => {
-    const server = await startRedis({ password: 'secret' });
+    const bad = await startFailingRedis('wrong-password');
     const lines: { msg: string; fields: LogFields }[] = [];
     const rl = limiter({
-      redis: server.url.replace('secret', 'wrong'),
+      redis: bad.url,
       timeoutMs: 5_000,
       logger: (msg, fields) => lines.push({ msg, fields }),
     });
@@ -192,12 +178,12 @@ describe('Redis misconfigured: noticed at once, not after the deadline', () => {
     expect(lines.find((l) => l.fields.level === 'warn')!.msg).toMatch(
       /^\[@x\/ratelimit\] Redis unavailable: deciding locally \(limit 2 per instance\)/,
     );
-    expect(JSON.stringify(lines)).not.toContain('secret');
+    expect(JSON.stringify(lines)).not.toContain(bad.password);
   });
 
   it('TLS mismatch (a TLS server reached with redis://): a tls problem, decided locally meanwhile', async () => {
-    const server = await startRedis({ tls: true });
-    const rl = limiter({ redis: `redis://127.0.0.1:${server.port}`, timeoutMs: 3_000 });
+    const { url } = await startFailingRedis('tls-mismatch');
+    const rl = limiter({ redis: url, timeoutMs: 3_000 });
     const consumed = await timed(rl.consume('k'));
     expect(consumed.ms).toBeLessThan(3_000);
     expect(consumed.value.source).toBe('local');

@@ -1,4 +1,3 @@
-import diagnostics_channel from 'node:diagnostics_channel';
 import {
   CONNECTION_CHANNELS,
   type ConnectionCallContext,
@@ -7,7 +6,7 @@ import {
   type LogFields,
   type Problem,
 } from '@x/connection';
-import { startRedis, waitFor } from '@x/testkit';
+import { listenChannels, startRedis, waitFor } from '@x/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RATELIMIT_CHANNELS, type RateLimitSourceMessage } from './channels.js';
 import type { RateLimiterOptions, RateLimitSourceChange } from './options.js';
@@ -17,15 +16,6 @@ const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
-
-/** Collects the messages of a diagnostics channel for the rest of the test. */
-function listen<T>(name: string): T[] {
-  const seen: T[] = [];
-  const fn = (message: unknown): void => void seen.push(message as T);
-  diagnostics_channel.subscribe(name, fn);
-  cleanup.push(() => diagnostics_channel.unsubscribe(name, fn));
-  return seen;
-}
 
 function limiter(options: Partial<RateLimiterOptions> & Pick<RateLimiterOptions, 'redis'>) {
   const rl = createRateLimiter({
@@ -41,7 +31,8 @@ function limiter(options: Partial<RateLimiterOptions> & Pick<RateLimiterOptions,
 
 describe('observability', () => {
   it('announces every instance on x:instances; stats() carries the redis block and the counters', async () => {
-    const instances = listen<InstanceMessage>(INSTANCES_CHANNEL);
+    using channels = listenChannels([INSTANCES_CHANNEL]);
+    const instances = channels.of<InstanceMessage>(INSTANCES_CHANNEL);
     const server = await startRedis();
     const rl = limiter({ redis: server.url });
     const mine = () => instances.filter((m) => m.instance === rl);
@@ -110,7 +101,8 @@ describe('observability', () => {
   });
 
   it('publishes x:ratelimit:source, calls onSourceChange and logs once each way, with the problem', async () => {
-    const sources = listen<RateLimitSourceMessage>(RATELIMIT_CHANNELS.source);
+    using channels = listenChannels([RATELIMIT_CHANNELS.source]);
+    const sources = channels.of<RateLimitSourceMessage>(RATELIMIT_CHANNELS.source);
     const server = await startRedis();
     const lines: { msg: string; fields: LogFields }[] = [];
     const changes: RateLimitSourceChange[] = [];
@@ -161,8 +153,12 @@ describe('observability', () => {
     const server = await startRedis();
     const rl = limiter({ redis: server.url });
     await rl.consume('warm');
-    const calls = listen<ConnectionCallContext>(`tracing:${CONNECTION_CHANNELS.call}:start`);
-    const ends = listen<ConnectionCallContext>(`tracing:${CONNECTION_CHANNELS.call}:asyncEnd`);
+    using channels = listenChannels([
+      `tracing:${CONNECTION_CHANNELS.call}:start`,
+      `tracing:${CONNECTION_CHANNELS.call}:asyncEnd`,
+    ]);
+    const calls = channels.of<ConnectionCallContext>(`tracing:${CONNECTION_CHANNELS.call}:start`);
+    const ends = channels.of<ConnectionCallContext>(`tracing:${CONNECTION_CHANNELS.call}:asyncEnd`);
     expect((await rl.consume('a')).source).toBe('redis');
     expect((await rl.peek('a')).remaining).toBe(1);
     await rl.reset('a');

@@ -1,33 +1,16 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { type AddressInfo, connect, createServer } from 'node:net';
-import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readmeExample, startRedis, waitFor } from '@x/testkit';
+import { readmeExample, readmeSection, startRedis, typecheckPrograms } from '@x/testkit';
 import { describe, it } from 'vitest';
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
-const rootDir = resolve(packageDir, '../..');
 const example = readmeExample(packageDir);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe.concurrent('README quick start', () => {
   it('serves 10 requests, then 429 with the standard headers', async ({ expect }) => {
     const redis = await startRedis();
-    const port = await freePort();
     expect(example.code).toContain('process.env.REDIS_URL');
-    await example.whileRunning({ REDIS_URL: redis.url, PORT: String(port) }, async () => {
-      const url = `http://127.0.0.1:${port}/`;
-      await waitFor('the example to listen', () => fetch(url).then(() => true), {
-        timeoutMs: 15_000,
-      });
+    await example.whileListening({ REDIS_URL: redis.url }, async (app) => {
+      const url = `${app.url}/`;
       // gcra, 10 per second: a burst of 10, then one more every 100 ms. Sent at once so the
       // burst is what is measured; the bound allows for the requests a slow machine spreads out.
       const started = performance.now();
@@ -58,7 +41,7 @@ describe('README framework programs', () => {
     expect,
   }) => {
     const redis = await startRedis();
-    await whileRunning(section('Use with Express'), { REDIS_URL: redis.url }, async (get) => {
+    await whileServing('Use with Express', { REDIS_URL: redis.url }, async (get) => {
       const responses = [];
       for (let i = 0; i < 12; i++) responses.push(await get());
       expect(responses[0]!.status).toBe(200);
@@ -82,7 +65,7 @@ describe('README framework programs', () => {
     expect,
   }) => {
     const redis = await startRedis();
-    await whileRunning(section('Use with Fastify'), { REDIS_URL: redis.url }, async (get) => {
+    await whileServing('Use with Fastify', { REDIS_URL: redis.url }, async (get) => {
       const responses = [];
       for (let i = 0; i < 12; i++) responses.push(await get());
       expect(responses.map((r) => r.status)).toEqual([...Array(10).fill(200), 429, 429]);
@@ -99,111 +82,30 @@ describe('README framework programs', () => {
 
   // One compiler run for both programs (tsc takes seconds on this machine).
   it('type-check as written', { timeout: 60_000 }, async ({ expect }) => {
-    const result = await typecheck([section('Use with Express'), section('Use with Fastify')]);
+    const result = await typecheckPrograms(
+      packageDir,
+      [
+        readmeSection(packageDir, 'Use with Express'),
+        readmeSection(packageDir, 'Use with Fastify'),
+      ],
+      55_000,
+    );
     expect(result.output).toBe('');
     expect(result.exitCode).toBe(0);
   });
 });
 
-/** The fenced `ts` blocks of the README section `## <title>`, joined. */
-function section(title: string): string {
-  const readme = readFileSync(join(packageDir, 'README.md'), 'utf8');
-  const part = readme.split(/^## /m).find((text) => text.startsWith(`${title}\n`));
-  if (part === undefined) throw new Error(`README.md has no "## ${title}" section`);
-  const blocks = [...part.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((match) => match[1]);
-  if (blocks.length === 0) throw new Error(`the "${title}" section has no ts block`);
-  return blocks.join('\n');
-}
-
-/**
- * Writes each program into a temporary folder of the package (so it resolves as a user's file
- * would), with a tsconfig extending the repository's.
- */
-async function withPrograms<T>(codes: string[], use: (files: string[], dir: string) => Promise<T>) {
-  const dir = mkdtempSync(join(packageDir, '.readme-'));
-  const names = codes.map((_, i) => `program-${i}.ts`);
-  for (const [i, code] of codes.entries()) writeFileSync(join(dir, names[i]!), code);
-  const tsconfig = { extends: join(rootDir, 'tsconfig.base.json'), include: names };
-  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(tsconfig));
-  try {
-    return await use(
-      names.map((name) => join(dir, name)),
-      dir,
-    );
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function spawnNode(args: string[], env: Record<string, string>) {
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !name.startsWith('REDIS_')),
-  );
-  const child = spawn(process.execPath, args, {
-    cwd: rootDir,
-    env: { ...inherited, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const exited = new Promise<number | null>((done) => child.once('close', done));
-  return { child, exited, output: () => output };
-}
-
-async function typecheck(codes: string[]): Promise<{ exitCode: number | null; output: string }> {
-  return withPrograms(codes, async (_files, dir) => {
-    const tsc = join(rootDir, 'node_modules', 'typescript', 'bin', 'tsc');
-    const run = spawnNode([tsc, '-p', join(dir, 'tsconfig.json')], {});
-    const timer = setTimeout(() => run.child.kill('SIGKILL'), 55_000);
-    const exitCode = await run.exited;
-    clearTimeout(timer);
-    return { exitCode, output: run.output() };
-  });
-}
-
-async function whileRunning(
-  code: string,
+/** Runs the program of the README section `title`, with a GET of `/` that reads the whole body. */
+function whileServing(
+  title: string,
   env: Record<string, string>,
   use: (get: () => Promise<Response>) => Promise<void>,
 ): Promise<void> {
-  const port = await freePort();
-  await withPrograms([code], async ([file]) => {
-    const run = spawnNode(['--import', 'tsx', '--conditions=@x/source', file!], {
-      ...env,
-      PORT: String(port),
-    });
-    try {
-      const url = `http://127.0.0.1:${port}/`;
-      // Waits for the port without a request (a request would be counted by the limiter).
-      await waitFor('the program to listen', () => canConnect(port), { timeoutMs: 15_000 });
-      await use(async () => {
-        const response = await fetch(url);
-        await response.arrayBuffer();
-        return response;
-      });
-    } catch (error) {
-      throw new Error(`${(error as Error).message}\nprogram output:\n${run.output()}`, {
-        cause: error,
-      });
-    } finally {
-      run.child.kill('SIGKILL');
-      await run.exited;
-    }
-  });
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      done(true);
-    });
-    socket.once('error', () => done(false));
-  });
+  return readmeExample(packageDir, title).whileListening(env, (app) =>
+    use(async () => {
+      const response = await fetch(`${app.url}/`);
+      await response.arrayBuffer();
+      return response;
+    }),
+  );
 }
