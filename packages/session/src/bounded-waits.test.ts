@@ -1,5 +1,12 @@
 import type { LogFields, Problem } from '@x/connection';
-import { type RedisHandle, sleep, startFaultProxy, startRedis, waitFor } from '@x/testkit';
+import {
+  resumeFrozen,
+  sleep,
+  startFailingRedis,
+  startFaultProxy,
+  startRedis,
+  waitFor,
+} from '@x/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { userTag } from './_internal/ids.js';
 import { isSessionError } from './errors.js';
@@ -13,10 +20,9 @@ import { createSessionStore, type SessionStore } from './session-store.js';
 // frozen server. `ready()` and `close()` are bounded too.
 
 const open: { close(): unknown }[] = [];
-const frozen: RedisHandle[] = [];
 afterEach(async () => {
   // A server a failed assertion left frozen would hold every close() below.
-  for (const server of frozen.splice(0)) if (server.frozen) await server.resume();
+  await resumeFrozen();
   for (const item of open.splice(0).reverse()) await item.close();
 });
 
@@ -90,8 +96,7 @@ function expectFailedClosed(outcomes: Outcome[], kind: string, maxMs: number): v
 
 describe('Redis refused (nothing listens)', () => {
   it('every call fails closed at once with a refused problem; ready() at its deadline; close() at once', async () => {
-    const server = await startRedis();
-    await server.kill();
+    const { server } = await startFailingRedis('refused');
     const s = store({ redis: server.url, timeoutMs: 500 });
     const outcomes = await everyCall(s);
     expectFailedClosed(outcomes, 'refused', 250);
@@ -111,8 +116,7 @@ describe('Redis refused (nothing listens)', () => {
   });
 
   it('with fallback memory, every call is served from memory at once', async () => {
-    const server = await startRedis();
-    await server.kill();
+    const { server } = await startFailingRedis('refused');
     const s = store({ redis: server.url, timeoutMs: 500, fallback: 'memory' });
     const outcomes = await everyCall(s);
     for (const { name, ms, error } of outcomes) {
@@ -127,9 +131,7 @@ describe('Redis refused (nothing listens)', () => {
 
 describe('Redis frozen (SIGSTOP: connections accepted, nothing answers)', () => {
   it('every call fails closed by its deadline with a timeout problem, also those of two round trips', async () => {
-    const server = await startRedis();
-    await server.freeze();
-    frozen.push(server);
+    const { server } = await startFailingRedis('frozen');
     const s = store({ redis: server.url, timeoutMs: 300, breaker: false });
     const outcomes = await everyCall(s);
     expectFailedClosed(outcomes, 'timeout', 300 + 150);
@@ -149,7 +151,6 @@ describe('Redis frozen (SIGSTOP: connections accepted, nothing answers)', () => 
     const s = store({ redis: server.url, timeoutMs: 300 });
     const id = await s.create('bea', { n: 1 });
     await server.freeze();
-    frozen.push(server);
     const outcomes: Outcome[] = [];
     for (let i = 0; i < 7; i++) outcomes.push(await timed(`get ${i}`, () => s.get(id)));
     expectFailedClosed(outcomes, 'timeout', 300 + 150);
@@ -192,10 +193,10 @@ describe('Redis frozen (SIGSTOP: connections accepted, nothing answers)', () => 
 
 describe('Redis misconfigured: reported at once, not after the deadline', () => {
   it('wrong password: every call fails closed at once with an auth problem, logged once at error level', async () => {
-    const server = await startRedis({ password: 'secret' });
+    const bad = await startFailingRedis('wrong-password');
     const lines: { msg: string; fields: LogFields }[] = [];
     const s = store({
-      redis: server.url.replace('secret', 'wrong'),
+      redis: bad.url,
       timeoutMs: 5_000,
       logger: (msg, fields) => lines.push({ msg, fields }),
     });
@@ -211,15 +212,15 @@ describe('Redis misconfigured: reported at once, not after the deadline', () => 
     const errors = lines.filter((l) => l.fields.level === 'error');
     expect(errors).toHaveLength(1);
     expect(errors[0]!.msg).toMatch(/misconfigured \(auth\)/);
-    expect(JSON.stringify(lines)).not.toContain('secret');
+    expect(JSON.stringify(lines)).not.toContain(bad.password);
     const closed = await timed('close', () => s.close());
     expect(closed.ms).toBeLessThan(1_200);
   });
 
   it('wrong password with fallback memory: served from memory at once, the cause still in stats', async () => {
-    const server = await startRedis({ password: 'secret' });
+    const bad = await startFailingRedis('wrong-password');
     const s = store({
-      redis: server.url.replace('secret', 'wrong'),
+      redis: bad.url,
       timeoutMs: 5_000,
       fallback: 'memory',
     });
@@ -234,8 +235,8 @@ describe('Redis misconfigured: reported at once, not after the deadline', () => 
   });
 
   it('TLS mismatch (a TLS server reached with redis://): a tls problem, not an outage', async () => {
-    const server = await startRedis({ tls: true });
-    const s = store({ redis: `redis://127.0.0.1:${server.port}`, timeoutMs: 3_000 });
+    const { url } = await startFailingRedis('tls-mismatch');
+    const s = store({ redis: url, timeoutMs: 3_000 });
     const first = await timed('create', () => s.create('ann', {}));
     expect(first.ms).toBeLessThan(3_000 + 200);
     expect(first.error).toMatchObject({ code: 'E_SESSION_UNAVAILABLE' });

@@ -1,4 +1,3 @@
-import diagnostics_channel from 'node:diagnostics_channel';
 import {
   CONNECTION_CHANNELS,
   type ConnectionCallContext,
@@ -6,7 +5,7 @@ import {
   type InstanceMessage,
   type LogFields,
 } from '@x/connection';
-import { startRedis, waitFor } from '@x/testkit';
+import { listenChannels, startRedis, waitFor } from '@x/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SESSION_CHANNELS, type SessionFailClosedMessage } from './channels.js';
 import { createExpressSessionStore } from './express-store.js';
@@ -19,15 +18,6 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-/** Collects the messages of a diagnostics channel for the rest of the test. */
-function listen<T>(name: string): T[] {
-  const seen: T[] = [];
-  const fn = (message: unknown): void => void seen.push(message as T);
-  diagnostics_channel.subscribe(name, fn);
-  cleanup.push(() => diagnostics_channel.unsubscribe(name, fn));
-  return seen;
-}
-
 function store(options: SessionStoreOptions): SessionStore {
   const s = createSessionStore({ logger: false, ...options });
   cleanup.push(() => s.close());
@@ -36,7 +26,8 @@ function store(options: SessionStoreOptions): SessionStore {
 
 describe('observability', () => {
   it('announces every instance on x:instances, with stats() carrying the redis block and the counters', async () => {
-    const instances = listen<InstanceMessage>(INSTANCES_CHANNEL);
+    using channels = listenChannels([INSTANCES_CHANNEL]);
+    const instances = channels.of<InstanceMessage>(INSTANCES_CHANNEL);
     const server = await startRedis();
     const s = store({ redis: server.url });
     const mine = () => instances.filter((m) => m.instance === s);
@@ -70,7 +61,8 @@ describe('observability', () => {
   });
 
   it('traces each Redis call on x:connection:call with the store operation', async () => {
-    const calls = listen<ConnectionCallContext>(`tracing:${CONNECTION_CHANNELS.call}:start`);
+    using channels = listenChannels([`tracing:${CONNECTION_CHANNELS.call}:start`]);
+    const calls = channels.of<ConnectionCallContext>(`tracing:${CONNECTION_CHANNELS.call}:start`);
     const server = await startRedis();
     const s = store({ redis: server.url });
     const express = createExpressSessionStore({ store: s });
@@ -101,7 +93,8 @@ describe('observability', () => {
   });
 
   it('publishes x:session:fail-closed per call that failed closed, and logs the outage and the recovery once each', async () => {
-    const failed = listen<SessionFailClosedMessage>(SESSION_CHANNELS.failClosed);
+    using channels = listenChannels([SESSION_CHANNELS.failClosed]);
+    const failed = channels.of<SessionFailClosedMessage>(SESSION_CHANNELS.failClosed);
     const server = await startRedis();
     const lines: { msg: string; fields: LogFields }[] = [];
     const s = store({ redis: server.url, logger: (msg, fields) => lines.push({ msg, fields }) });
