@@ -36,6 +36,16 @@ import {
 
 const PKG = '@x/pubsub';
 
+/**
+ * Whether a Cluster's nodes connect through a custom ioredis `Connector` (the credentials provider
+ * of `@x/config` is one). ioredis' classic cluster subscriber connection is built from host, port,
+ * user and password only and never uses it.
+ */
+function usesConnector(client: unknown): boolean {
+  const options = (client as { options?: { redisOptions?: { Connector?: unknown } } }).options;
+  return typeof options?.redisOptions?.Connector === 'function';
+}
+
 /** Counters and state of a pub/sub instance (monotonic counters, and gauges). */
 export interface PubSubStats {
   /** The connection's block, as in every x package: state, calls, failures, breaker, problem... */
@@ -187,6 +197,13 @@ class RedisPubSub<T> extends EventEmitter<PubSubEvents> implements PubSub<T>, Su
     const { channels, patterns } = parseTargets(targets);
     if (this.#o.sharded && patterns.length > 0) {
       throw new PubSubOptionsError('patterns', patterns, 'no patterns with sharded pub/sub');
+    }
+    if (!this.#o.sharded && this.#connection.isCluster && usesConnector(this.#connection.client)) {
+      throw new PubSubOptionsError(
+        'sharded',
+        false,
+        "true on a Cluster whose nodes authenticate through a Connector (@x/config's `credentials`): ioredis opens its cluster-wide subscriber connection without it, so it would not be authenticated",
+      );
     }
     const resolved = resolveSubscribeOptions(options);
     const subscription = new Subscription<T>(this, channels, patterns, resolved);
