@@ -1,10 +1,11 @@
 import { inspect } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { redactConfig, validateConfig } from './config.js';
 import { isConfigError } from './errors.js';
 import { ENV_VARS, loadConfig } from './load-config.js';
+import { redactConfig } from './redact-config.js';
 import { parseRedisUrl } from './redis-url.js';
+import { validateConfig } from './validate-config.js';
 
 // Bad input: whatever the environment or URL holds, the outcome is a config or a ConfigError,
 // and the password never shows up in anything a service would log.

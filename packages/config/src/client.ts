@@ -3,16 +3,11 @@ import type { ConnectionOptions } from 'node:tls';
 import { toRetryStrategy } from '@x/reconnect';
 import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import { FailFastCluster, FailFastRedis } from './_internal/fail-fast-client.js';
-import {
-  isValidatedConfig,
-  type RedisConfig,
-  type RedisConfigInput,
-  type RedisTlsConfig,
-  validateConfig,
-} from './config.js';
+import type { RedisConfig, RedisConfigInput, RedisTlsConfig } from './config.js';
 import { credentialsConnector } from './credentials.js';
 import { trackCredentials } from './credentials-tracker.js';
 import { ConfigError } from './errors.js';
+import { isValidatedConfig, validateConfig } from './validate-config.js';
 
 /** An ioredis client: a `Redis` (standalone or Sentinel) or a `Cluster`. */
 export type RedisClient = Redis | Cluster;

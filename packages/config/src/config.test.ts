@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_DEFAULTS, isValidatedConfig, redactConfig, validateConfig } from './config.js';
+import { CONFIG_DEFAULTS } from './config.js';
+import { redactConfig } from './redact-config.js';
+import { isValidatedConfig, validateConfig } from './validate-config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'x-config-'));
 const caFile = join(dir, 'ca.pem');

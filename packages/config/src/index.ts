@@ -20,7 +20,6 @@ export type {
   ConfigValidation,
   DurationInput,
   EndpointsInput,
-  RedactedRedisConfig,
   RedisConfig,
   RedisConfigInput,
   RedisEndpoint,
@@ -29,7 +28,7 @@ export type {
   RedisTlsConfig,
   RedisTlsInput,
 } from './config.js';
-export { CONFIG_DEFAULTS, isValidatedConfig, redactConfig, validateConfig } from './config.js';
+export { CONFIG_DEFAULTS } from './config.js';
 export type {
   Credentials,
   CredentialsConnectorClass,
@@ -58,6 +57,7 @@ export {
 } from './errors.js';
 export type { LoadConfigOptions } from './load-config.js';
 export { ENV_VARS, loadConfig } from './load-config.js';
+export { type RedactedRedisConfig, redactConfig } from './redact-config.js';
 export type { ParsedRedisUrl } from './redis-url.js';
 export { parseRedisUrl } from './redis-url.js';
 export type {
@@ -68,6 +68,7 @@ export type {
   ReplicaRouterStats,
 } from './replicas.js';
 export { createClientPool, createReplicaRouter, defaultShouldFallback } from './replicas.js';
+export { isValidatedConfig, validateConfig } from './validate-config.js';
 export type { WaitForReadyOptions } from './wait-for-ready.js';
 export { waitForReady } from './wait-for-ready.js';
 export { isNoScriptError, whenReady } from './when-ready.js';

@@ -3,9 +3,10 @@ import { startCluster, withAdmin } from '@x/testkit';
 import type { Cluster } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRedisClient, isCluster, toIORedisOptions } from './client.js';
-import { redactConfig, validateConfig } from './config.js';
 import { isConfigError } from './errors.js';
 import { loadConfig } from './load-config.js';
+import { redactConfig } from './redact-config.js';
+import { validateConfig } from './validate-config.js';
 import { waitForReady } from './wait-for-ready.js';
 
 function issues(env: Record<string, string>): Record<string, string> {

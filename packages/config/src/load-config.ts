@@ -1,6 +1,7 @@
-import { type RedisConfig, type RedisConfigInput, validateWithSources } from './config.js';
+import type { RedisConfig, RedisConfigInput } from './config.js';
 import { parseDuration } from './duration.js';
 import { ConfigError } from './errors.js';
+import { validateWithSources } from './validate-config.js';
 
 /** Options of {@link loadConfig}. */
 export interface LoadConfigOptions {
