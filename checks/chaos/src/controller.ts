@@ -1,6 +1,16 @@
 import { type ChildProcess, fork } from 'node:child_process';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCluster, startFaultProxy, startRedis, startReplicaSet } from '@x/testkit';
+import {
+  type CredentialRotation,
+  createAclUser,
+  denyDefaultUserData,
+  type RotationFigures,
+  startCredentialRotation,
+} from './credential-rotator';
 import { evaluate, type Figures } from './invariants';
 import type { LockInterval, WorkerConfig, WorkerMessage, WorkerSummary } from './protocol';
 import type { FaultTargets, Scenario } from './scenarios';
@@ -60,6 +70,52 @@ async function topology(
   return { targets: { redis, proxy }, env: { REDIS_URL: proxy.url } };
 }
 
+/** The rotating credentials of a scenario: the ACL user, and the file its password is read from. */
+interface Rotation {
+  username: string;
+  file: string;
+  /** Starts rotating and killing (the scenario's `rotation` periods) until `stop()`. */
+  start(): Promise<CredentialRotation>;
+  /** Removes the password file. */
+  cleanup(): void;
+}
+
+/**
+ * Sets up rotating credentials on `port`: the ACL user with a first password, written to a file
+ * in a fresh temporary directory; the default user loses every key and channel.
+ */
+async function setUpRotation(
+  port: number,
+  periods: NonNullable<Scenario['rotation']>,
+): Promise<Rotation> {
+  const dir = mkdtempSync(join(tmpdir(), 'x-chaos-rotation-'));
+  const file = join(dir, 'redis-password');
+  const username = 'chaos';
+  // Written whole, then renamed: a reader never sees a half-written password.
+  const publish = (password: string): void => {
+    writeFileSync(`${file}.next`, password, { mode: 0o600 });
+    renameSync(`${file}.next`, file);
+  };
+  const initial = 'pw-initial';
+  await createAclUser([port], username, initial);
+  await denyDefaultUserData([port]);
+  publish(initial);
+  return {
+    username,
+    file,
+    start: () =>
+      startCredentialRotation({
+        username,
+        password: initial,
+        nodes: () => [port],
+        rotateEveryMs: periods.rotateEveryMs,
+        killEveryMs: periods.killEveryMs,
+        publish,
+      }),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
 function spawnWorker(config: WorkerConfig): ChildProcess {
   return fork(workerFile, [], {
     cwd: repoRoot,
@@ -76,12 +132,17 @@ export async function runScenario(
 ): Promise<ScenarioResult> {
   const { workers = 3, cacheLoops = 8, operationTimeoutMs = 250 } = options;
   const { targets, env } = await topology(scenario);
+  let rotation: Rotation | undefined;
+  let rotationFigures: RotationFigures | undefined;
   const timeline: string[] = [];
   const intervals: LockInterval[] = [];
   const summaries: WorkerSummary[] = [];
   const crashes: string[] = [];
   const children: ChildProcess[] = [];
   try {
+    if (scenario.rotation && targets.redis) {
+      rotation = await setUpRotation(targets.redis.port, scenario.rotation);
+    }
     const ready: Promise<void>[] = [];
     const done: Promise<void>[] = [];
     for (let id = 0; id < workers; id++) {
@@ -93,6 +154,7 @@ export async function runScenario(
         operationTimeoutMs,
         lock: { key: 'chaos:job', ttlMs: 1_000, holdMs: 15 },
         rateLimit: { key: 'chaos:rl', limit: 60, windowMs: 1_000, instances: workers },
+        ...(rotation ? { credentials: { file: rotation.file, username: rotation.username } } : {}),
       });
       children.push(child);
       ready.push(
@@ -117,6 +179,20 @@ export async function runScenario(
     await Promise.all(ready);
     const start = Date.now();
     for (const child of children) child.send({ type: 'go' });
+    // Rotating credentials run for the whole load, then stop (the workers' final checks and
+    // close() run on the last password).
+    const rotating = rotation?.start().then(async (running) => {
+      timeline.push(
+        `rotating every ${scenario.rotation?.rotateEveryMs} ms, CLIENT KILL USER every ${scenario.rotation?.killEveryMs} ms`,
+      );
+      await new Promise((r) =>
+        setTimeout(r, Math.max(0, start + scenario.durationMs - Date.now())),
+      );
+      rotationFigures = await running.stop();
+      timeline.push(
+        `${((Date.now() - start) / 1000).toFixed(2)} s ${rotationFigures.rotations} rotations, ${rotationFigures.killRounds} kill rounds (${rotationFigures.killed} connections)`,
+      );
+    });
     const faultTimes: number[] = [];
     const healTimes: number[] = [];
     // A step that takes long (a restart replaying a big AOF) delays the ones after it, keeping
@@ -143,6 +219,7 @@ export async function runScenario(
       prevAtMs = step.atMs;
       prevDone = at;
     }
+    await rotating;
     const exited = await Promise.race([
       Promise.all(done).then(() => true),
       new Promise<false>((r) => setTimeout(() => r(false), scenario.durationMs + 30_000)),
@@ -163,9 +240,11 @@ export async function runScenario(
       healTimes,
       operationTimeoutMs,
       workers,
+      ...(rotationFigures ? { rotation: rotationFigures } : {}),
     });
     return { scenario: scenario.name, figures, violations, timeline };
   } finally {
+    rotation?.cleanup();
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
     await Promise.allSettled(
       Object.values(targets).map((t) => (t as { stop?: () => Promise<void> }).stop?.()),

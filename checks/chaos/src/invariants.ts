@@ -1,3 +1,5 @@
+import { type AuthFigures, authChecks } from './auth-invariants';
+import type { RotationFigures } from './credential-rotator';
 import type { LockInterval, WorkerSummary } from './protocol';
 import type { Scenario } from './scenarios';
 
@@ -41,6 +43,8 @@ export interface Figures {
   outages: number;
   failoverMs: number | undefined;
   recoveryMs: number | undefined;
+  /** Scenario `credential-rotation` only: credential failures, rotations, kills (auth-invariants.ts). */
+  auth?: AuthFigures;
 }
 
 /** What the controller hands to {@link evaluate}. */
@@ -54,6 +58,8 @@ export interface Observations {
   operationTimeoutMs: number;
   workers: number;
   rateLimit?: number;
+  /** What the controller's credential rotation did (scenario `credential-rotation`). */
+  rotation?: RotationFigures;
 }
 
 function lockChecks(intervals: LockInterval[]): { overlaps: number; monotonic: boolean } {
@@ -196,6 +202,10 @@ export function evaluate(o: Observations): { figures: Figures; violations: strin
   }
   if (o.scenario.outage && outages === 0) v.push('the outage scenario ran no fault/heal pair');
 
+  // ---- credential-rotation: no failure for credentials (auth-invariants.ts) ----
+  const auth = authChecks(o.scenario, o.summaries, o.rotation, v);
+  // ---- end credential-rotation ----
+
   return {
     figures: {
       crashes,
@@ -221,6 +231,7 @@ export function evaluate(o: Observations): { figures: Figures; violations: strin
       outages,
       failoverMs,
       recoveryMs,
+      ...(auth ? { auth } : {}),
     },
     violations: v,
   };

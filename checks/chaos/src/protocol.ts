@@ -12,6 +12,11 @@ export interface WorkerConfig {
   operationTimeoutMs: number;
   lock: { key: string; ttlMs: number; holdMs: number };
   rateLimit: { key: string; limit: number; windowMs: number; instances: number };
+  /**
+   * Scenario `credential-rotation`: authenticate as `username` with a credentials provider that
+   * reads the current password from `file` (the controller rotates it).
+   */
+  credentials?: { file: string; username: string };
 }
 
 /** One critical section run under the lock, as seen by its holder. */
@@ -59,6 +64,20 @@ export interface WorkerSummary {
    */
   heap: { before: number; after: number; samples: [number, number][] };
   unhandled: string[];
+  /** With `credentials`: what the credentials did (see worker-auth.ts). */
+  auth?: AuthSummary;
+}
+
+/** What a worker with rotating credentials saw of them. */
+export interface AuthSummary {
+  /** Calls of the credentials provider (every connection, reconnection and re-authentication). */
+  providerCalls: number;
+  /** Failures for credentials: call errors, connection problems, failovers (the first few). */
+  failures: string[];
+  /** How many there were in all. */
+  failureCount: number;
+  /** `cause` of every failover of the hybrid client. */
+  failoverCauses: string[];
 }
 
 /** Messages from a worker to the controller. */

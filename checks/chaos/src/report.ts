@@ -21,6 +21,7 @@ export function formatReport(results: ScenarioResult[]): string {
     'heap ×',
     'failover',
     'recovery',
+    'auth failures (rotations / kills)',
     'invariants',
   ];
   const rows = results.map(({ scenario, figures: f, violations }) => [
@@ -40,6 +41,7 @@ export function formatReport(results: ScenarioResult[]): string {
     f.heapTrend === undefined ? String(f.heapFactor) : `${f.heapFactor} (floor ${f.heapTrend})`,
     f.outages > 1 ? `${ms(f.failoverMs)} (max of ${f.outages})` : ms(f.failoverMs),
     f.outages > 1 ? `${ms(f.recoveryMs)} (max of ${f.outages})` : ms(f.recoveryMs),
+    f.auth ? `${f.auth.failures} (${f.auth.rotations} / ${f.auth.killRounds})` : '—',
     violations.length ? `BROKEN (${violations.length})` : 'held',
   ]);
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;

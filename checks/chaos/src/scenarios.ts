@@ -38,6 +38,14 @@ export interface Scenario {
    * `SOAK_HEAP_TREND` in invariants.ts), and every fault/heal pair is measured, not only the first.
    */
   soak?: boolean;
+  /**
+   * Rotating credentials: the workers authenticate as an ACL user with a credentials provider
+   * reading the current password from a file; the controller rotates the password every
+   * `rotateEveryMs` (new one added, handed out, the one before the previous removed) and kills the
+   * user's connections (`CLIENT KILL USER`) every `killEveryMs`, for the whole run. The default
+   * user keeps no key and no channel, so a connection that skipped the provider fails.
+   */
+  rotation?: { rotateEveryMs: number; killEveryMs: number };
 }
 
 const must = <T>(value: T | undefined, what: string): T => {
@@ -134,6 +142,14 @@ export const scenarios: Scenario[] = [
           c.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes'),
         ).then(() => {}),
     })),
+  },
+  {
+    name: 'credential-rotation',
+    topology: 'standalone',
+    durationMs: 8_000,
+    outage: false,
+    rotation: { rotateEveryMs: 200, killEveryMs: 300 },
+    steps: [],
   },
   {
     name: 'sentinel-failover',

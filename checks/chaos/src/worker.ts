@@ -9,6 +9,7 @@ import { createRateLimiter } from '@x/ratelimit';
 import { createSessionStore } from '@x/session';
 import { DEADLINE_MARGIN_MS } from './invariants';
 import type { ControllerMessage, WorkerConfig, WorkerMessage, WorkerSummary } from './protocol';
+import { type AuthWatch, watchAuth } from './worker-auth';
 
 const config = JSON.parse(process.env.CHAOS_WORKER ?? '{}') as WorkerConfig;
 const send = (message: WorkerMessage) => process.send?.(message);
@@ -25,7 +26,15 @@ function note(list: string[], error: unknown): void {
 }
 
 async function main(): Promise<void> {
-  const redisConfig = loadConfig({ env: config.redisEnv });
+  // ---- credential-rotation: the password comes from the file the controller rotates ----
+  const auth: AuthWatch | undefined = config.credentials
+    ? watchAuth(config.credentials.file, config.credentials.username)
+    : undefined;
+  const redisConfig = loadConfig({
+    env: config.redisEnv,
+    ...(auth ? { overrides: { credentials: auth.provider } } : {}),
+  });
+  // ---- end credential-rotation ----
   const silent = () => {};
   const cache = await createHybridClient({
     redis: redisConfig,
@@ -70,6 +79,9 @@ async function main(): Promise<void> {
   };
   cache.on('failover', () => s.failovers.push(Date.now()));
   cache.on('recover', () => s.recoveries.push(Date.now()));
+  // ---- credential-rotation ----
+  if (auth) cache.on('failover', (event) => auth.onFailover(event));
+  // ---- end credential-rotation ----
 
   // Sessions created before any fault: they must be intact at the end.
   const early: { id: string; data: { n: number } }[] = [];
@@ -216,6 +228,9 @@ async function main(): Promise<void> {
   global.gc?.();
   s.heap.after = process.memoryUsage().heapUsed;
   await Promise.allSettled([cache.close(), locks.close(), limiter.close(), sessions.close()]);
+  // ---- credential-rotation ----
+  if (auth) s.auth = auth.stop();
+  // ---- end credential-rotation ----
   // After this the process must exit by itself: a timer or socket left open by a package's
   // close() would keep it alive, and the controller reports that as a broken invariant.
   process.send?.({ type: 'summary', summary: s } satisfies WorkerMessage, () =>
