@@ -11,12 +11,25 @@ const PKG = '@x/hybrid-client';
  * - `E_HYBRID_CLOSED`: the client was used after `close()` ({@link HybridClientError}).
  * - `E_HYBRID_UNAVAILABLE`: with `fallback: 'none'`, Redis could not serve a call
  *   ({@link HybridUnavailableError}).
+ * - `E_HYBRID_LOADER_TIMEOUT`: a `getOrSet` loader passed `hardTimeoutMs` with no earlier value
+ *   at hand ({@link HybridClientError}).
+ * - `E_HYBRID_CODEC`: a namespace's codec could not encode a value, or decode what is stored
+ *   ({@link HybridClientError}).
  */
 export type HybridClientErrorCode =
   | 'E_HYBRID_OPTIONS'
   | 'E_HYBRID_ARGUMENT'
   | 'E_HYBRID_CLOSED'
-  | 'E_HYBRID_UNAVAILABLE';
+  | 'E_HYBRID_UNAVAILABLE'
+  | 'E_HYBRID_LOADER_TIMEOUT'
+  | 'E_HYBRID_CODEC';
+
+/** Codes of {@link HybridClientError}. */
+export type HybridCallErrorCode =
+  | 'E_HYBRID_ARGUMENT'
+  | 'E_HYBRID_CLOSED'
+  | 'E_HYBRID_LOADER_TIMEOUT'
+  | 'E_HYBRID_CODEC';
 
 /** Options of a {@link HybridClientError}. */
 export interface HybridClientErrorOptions {
@@ -29,22 +42,20 @@ export interface HybridClientErrorOptions {
 }
 
 /**
- * A call of the client was refused: an argument is invalid (`E_HYBRID_ARGUMENT`, `field` and
- * `value` name it) or the client is closed (`E_HYBRID_CLOSED`). Extends `XError` of
- * `@x/connection`; detect it with {@link isHybridClientError}.
+ * A call of the client failed: an argument is invalid (`E_HYBRID_ARGUMENT`, `field` and `value`
+ * name it), the client is closed (`E_HYBRID_CLOSED`), a `getOrSet` loader passed its
+ * `hardTimeoutMs` (`E_HYBRID_LOADER_TIMEOUT`), or a namespace's codec failed (`E_HYBRID_CODEC`,
+ * the codec's error as `cause`). Extends `XError` of `@x/connection`; detect it with
+ * {@link isHybridClientError}.
  */
 export class HybridClientError extends XError {
   /** The argument at fault, when there is one. */
   readonly field: string | undefined;
   /** The rejected value, when there is one. */
   readonly value: unknown;
-  declare readonly code: 'E_HYBRID_ARGUMENT' | 'E_HYBRID_CLOSED';
+  declare readonly code: HybridCallErrorCode;
 
-  constructor(
-    code: 'E_HYBRID_ARGUMENT' | 'E_HYBRID_CLOSED',
-    message: string,
-    options: HybridClientErrorOptions = {},
-  ) {
+  constructor(code: HybridCallErrorCode, message: string, options: HybridClientErrorOptions = {}) {
     super(PKG, code, message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'HybridClientError';
     this.field = options.field;

@@ -1,5 +1,5 @@
 import type { LocalEntry } from '@x/local-cache';
-import { isCopy, type NearCache } from './near-cache/near-cache.js';
+import { isCopy, type NearCache, SUPERSEDED } from './near-cache/near-cache.js';
 
 /** Where a value came from (see `HybridClient.getEntry`). */
 export type EntrySource = 'near' | 'redis' | 'memory';
@@ -49,7 +49,8 @@ export class FailSafe {
   entry(key: string): LocalEntry | undefined {
     const store = this.#near.store;
     const entry = store.entry(key);
-    if (entry === undefined || !isCopy(entry.meta)) return entry;
+    if (entry === undefined) return undefined;
+    if (!isCopy(entry.meta)) return entry.meta === SUPERSEDED ? undefined : entry;
     const at = performance.now();
     if (at - this.#near.confirmedAt(entry.meta, at) >= this.#maxAgeMs) {
       store.del(key);
@@ -57,6 +58,37 @@ export class FailSafe {
     }
     this.#near.staleServes++;
     return entry;
+  }
+
+  /**
+   * Before an operation on memory other than a read: a copy Redis invalidated is not a value
+   * (the key was changed or deleted there), so it goes.
+   */
+  clean(keys: string | readonly string[]): void {
+    const store = this.#near.store;
+    if (typeof keys === 'string') {
+      if (store.peek(keys)?.meta === SUPERSEDED) store.del(keys);
+      return;
+    }
+    for (const key of keys) if (store.peek(key)?.meta === SUPERSEDED) store.del(key);
+  }
+
+  /**
+   * The last value known for `key`, for `getOrSet`'s fail-safe: a copy (tracked or not) or a
+   * copy Redis invalidated, as long as it was Redis' value less than `maxAgeMs` ago; `undefined`
+   * when there is none. Not counted as a read.
+   */
+  lastKnown(key: string, bytes: boolean): string | Buffer | undefined {
+    const entry = this.#near.store.peek(key);
+    if (entry === undefined || typeof entry.meta !== 'number' || entry.meta < 0) return undefined;
+    const at = performance.now();
+    const since =
+      entry.meta === SUPERSEDED ? entry.storedAt : this.#near.confirmedAt(entry.meta, at);
+    if (at - since >= this.#maxAgeMs) return undefined;
+    const value = entry.value;
+    if (typeof value === 'string') return bytes ? Buffer.from(value, 'utf8') : value;
+    if (Buffer.isBuffer(value)) return bytes ? Buffer.from(value) : value.toString('utf8');
+    return undefined;
   }
 
   /** {@link entry} as a {@link HybridEntry} with its age, for `getEntry`. */

@@ -22,6 +22,7 @@ import {
 } from './_internal/args.js';
 import { Journal } from './_internal/journal.js';
 import type { Entries, HybridSetOptions, HybridTtlOptions } from './backend.js';
+import type { Codec } from './codecs.js';
 import { HybridClientError, HybridOptionsError } from './errors.js';
 import { FailSafe, type HybridEntry } from './fail-safe.js';
 import {
@@ -29,8 +30,10 @@ import {
   FailoverController,
   type HybridClientEvents,
 } from './failover-controller.js';
+import { checkGetOrSetOptions, GetOrSet, type GetOrSetOptions } from './get-or-set.js';
 import { createKeys, type KeyHelper } from './keys.js';
 import { MemoryBackend } from './memory-backend.js';
+import { createNamespace, type HybridNamespace, type RawAccess } from './namespace.js';
 import { NearCache, type NearCacheStats } from './near-cache/near-cache.js';
 import { startTracking, type Tracking } from './near-cache/tracking.js';
 import {
@@ -40,7 +43,6 @@ import {
 } from './options.js';
 import { Reconciler } from './reconciler.js';
 import { RedisBackend } from './redis-backend.js';
-import { SingleFlight } from './single-flight.js';
 
 const PKG = '@x/hybrid-client';
 
@@ -117,13 +119,26 @@ export interface HybridClient {
   lrange(key: string, start: number, stop: number): Promise<string[]>;
   /**
    * The value of `key`, else `loader()`'s value, stored with `ttl`. Concurrent callers of the
-   * same key share one load (single-flight); a loader error reaches every waiter.
+   * same key share one load (single-flight); a loader error reaches every waiter and nothing is
+   * stored. With a last known value of the key at hand (a copy Redis invalidated or stopped
+   * tracking, less than `failSafeMaxAgeMs` ago): a loader that throws or passes `hardTimeoutMs`
+   * answers with it (`failSafe`, default on), and past `softTimeoutMs` it is returned at once while
+   * the load completes in the background. See {@link GetOrSetOptions}.
    */
   getOrSet(
     key: string,
     loader: () => string | Promise<string>,
-    options?: HybridTtlOptions,
+    options?: GetOrSetOptions,
   ): Promise<string>;
+  /**
+   * A typed view: keys under `prefix:`, values through a codec (`'json'` by default, `'buffer'`
+   * for bytes, `'text'`, or your own `{ encode, decode }`), with the near cache and the fail-safe.
+   * @throws {HybridClientError} `E_HYBRID_ARGUMENT` for an empty prefix or an unknown codec
+   */
+  namespace(prefix: string, options: { codec: 'buffer' }): HybridNamespace<Buffer>;
+  namespace(prefix: string, options: { codec: 'text' }): HybridNamespace<string>;
+  namespace<T>(prefix: string, options: { codec: Codec<T> }): HybridNamespace<T>;
+  namespace<T = unknown>(prefix: string, options?: { codec?: 'json' }): HybridNamespace<T>;
   /** `'PONG'` from the active backend. */
   ping(): Promise<string>;
   stats(): HybridClientStats;
@@ -180,7 +195,8 @@ class HybridClientImpl extends EventEmitter<HybridClientEvents> implements Hybri
   readonly #near: NearCache | undefined;
   readonly #tracking: Tracking | undefined;
   readonly #failover: FailoverController;
-  readonly #flights = new SingleFlight<string>();
+  readonly #loads: GetOrSet;
+  readonly #failSafe: FailSafe | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -219,6 +235,7 @@ class HybridClientImpl extends EventEmitter<HybridClientEvents> implements Hybri
           prefixes: o.nearCache.mode === 'broadcast' ? o.nearCache.prefixes : undefined,
           keyPrefix: (client.options as { keyPrefix?: string }).keyPrefix ?? '',
           maxAgeMs: o.nearCache.maxAgeMs,
+          keepSupersededMs: hybrid ? o.failSafeMaxAgeMs : 0,
         });
       }
       if (hybrid) {
@@ -233,10 +250,20 @@ class HybridClientImpl extends EventEmitter<HybridClientEvents> implements Hybri
     }
     this.#near = near;
     const failSafe =
-      hybrid && near !== undefined && o.failSafeMaxAgeMs > 0
+      near !== undefined && o.failSafeMaxAgeMs > 0
         ? new FailSafe(near, o.failSafeMaxAgeMs)
         : undefined;
-    this.#memory = new MemoryBackend(store, hybrid ? this.#journal : undefined, failSafe);
+    this.#failSafe = failSafe;
+    this.#memory = new MemoryBackend(
+      store,
+      hybrid ? this.#journal : undefined,
+      hybrid ? failSafe : undefined,
+    );
+    this.#loads = new GetOrSet({
+      read: (key, bytes) => (bytes ? this.#getRaw(key, true) : this.get(key)),
+      write: (key, value, ttl) => this.#setRaw(key, value, ttl === undefined ? undefined : { ttl }),
+      lastKnown: (key, bytes) => this.#failSafe?.lastKnown(key, bytes),
+    });
     this.#failover = new FailoverController(
       this.#connection,
       this.#memory,
@@ -440,7 +467,7 @@ class HybridClientImpl extends EventEmitter<HybridClientEvents> implements Hybri
   getOrSet(
     key: string,
     loader: () => string | Promise<string>,
-    options?: HybridTtlOptions,
+    options?: GetOrSetOptions,
   ): Promise<string> {
     if (invalid(key)) return rejectArgument('key', key);
     if (typeof loader !== 'function') {
@@ -452,27 +479,70 @@ class HybridClientImpl extends EventEmitter<HybridClientEvents> implements Hybri
         ),
       );
     }
-    if (!this.#failover.primary && !this.#closed) {
-      // Memory hit: no single-flight bookkeeping on the fast path.
+    const bad = checkGetOrSetOptions(options);
+    if (bad !== undefined) return Promise.reject(bad);
+    if (this.#failover.primary) {
+      // A fresh copy: no single-flight bookkeeping on the fast path.
+      const hit = this.#near?.get(key);
+      if (hit !== undefined) return Promise.resolve(hit);
+    } else if (!this.#closed) {
       const hit = this.#memory.hit(key);
       if (hit !== undefined) return hit;
-    }
-    return this.#flights.run(key, this.#load, loader, options);
+    } else return closedError();
+    return this.#loads.run(key, () => checkedLoad(loader), false, options) as Promise<string>;
   }
 
-  readonly #load = async (
+  namespace<T>(prefix: string, options?: { codec?: unknown }): HybridNamespace<T> {
+    return createNamespace<T>(this.#raw, prefix, options as { codec?: Codec<T> });
+  }
+
+  // ---- stored values as text or bytes, for namespaces -------------------------------------------
+
+  #getRaw(key: string, bytes: boolean): Promise<string | Buffer | null> {
+    if (!bytes) return this.get(key);
+    if (this.#failover.primary) return this.#redis!.getBuffer(key);
+    if (this.#closed) return closedError();
+    return this.#memory.getBuffer(key);
+  }
+
+  #setRaw(
     key: string,
-    loader: () => string | Promise<string>,
-    options: HybridTtlOptions | undefined,
-  ): Promise<string> => {
-    const hit = await this.get(key);
-    if (hit !== null) return hit;
-    const value: unknown = await loader();
-    // Checked here (not only by set) so that a bad value is never handed to the callers.
-    if (invalid(value)) throw argumentError('loader', value, 'the value the loader resolved to');
-    const text = value as string;
-    await this.set(key, text, options?.ttl === undefined ? undefined : { ttl: options.ttl });
-    return text;
+    value: string | Buffer,
+    options: HybridSetOptions | undefined,
+  ): Promise<boolean> {
+    if (typeof value === 'string') return this.set(key, value, options);
+    if (options?.nx === true && options.xx === true) return this.set(key, '', options);
+    if (this.#failover.primary) return this.#redis!.setBuffer(key, value, options);
+    if (this.#closed) return closedError();
+    return this.#memory.setBuffer(key, value, options);
+  }
+
+  readonly #raw: RawAccess = {
+    get: (key, bytes) => this.#getRaw(key, bytes),
+    getEntry: (key, bytes) => {
+      if (!bytes) return this.getEntry(key);
+      if (this.#failover.primary) return this.#redis!.getEntry<Buffer>(key, true);
+      if (this.#closed) return closedError();
+      return this.#memory.getEntry<Buffer>(key, true);
+    },
+    set: (key, value, options) => this.#setRaw(key, value, options),
+    mget: (keys, bytes) => {
+      if (!bytes) return this.mget(keys);
+      if (keys.length === 0) return this.#closed ? closedError() : Promise.resolve([]);
+      if (this.#failover.primary) return this.#redis!.mgetBuffer(keys);
+      if (this.#closed) return closedError();
+      return this.#memory.mgetBuffer(keys);
+    },
+    getOrSet: (key, loader, bytes, options) => {
+      const bad = checkGetOrSetOptions(options);
+      if (bad !== undefined) return Promise.reject(bad);
+      if (this.#closed) return closedError();
+      return this.#loads.run(key, loader, bytes, options);
+    },
+    del: (...keys) => this.del(...keys),
+    exists: (...keys) => this.exists(...keys),
+    expire: (key, ttlMs) => this.expire(key, ttlMs),
+    ttl: (key) => this.ttl(key),
   };
 
   stats(): HybridClientStats {
@@ -501,6 +571,7 @@ class HybridClientImpl extends EventEmitter<HybridClientEvents> implements Hybri
     if (this.#closing !== undefined) return this.#closing;
     this.#closed = true;
     this.#tracking?.close();
+    this.#loads.clear();
     this.#failover.close();
     this.#memory.close();
     this.#journal.clear();
@@ -525,4 +596,11 @@ class HybridClientImpl extends EventEmitter<HybridClientEvents> implements Hybri
 export function createHybridClient(options: HybridClientOptions = {}): Promise<HybridClient> {
   const client = new HybridClientImpl(resolveHybridOptions(options));
   return client.start();
+}
+
+/** Runs a `getOrSet` loader and checks its value (a bad one reaches the callers, nothing stored). */
+async function checkedLoad(loader: () => string | Promise<string>): Promise<string> {
+  const value: unknown = await loader();
+  if (invalid(value)) throw argumentError('loader', value, 'the value the loader resolved to');
+  return value as string;
 }

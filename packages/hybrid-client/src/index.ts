@@ -1,5 +1,7 @@
 export type { HybridSetOptions, HybridTtlOptions } from './backend.js';
+export { bufferCodec, CODECS, type Codec, type CodecName, jsonCodec, textCodec } from './codecs.js';
 export {
+  type HybridCallErrorCode,
   HybridClientError,
   type HybridClientErrorCode,
   type HybridClientErrorOptions,
@@ -19,12 +21,14 @@ export {
   type HybridClientEvents,
   type RecoverEvent,
 } from './failover-controller.js';
+export { FAIL_SAFE_HOLD_MS, type GetOrSetOptions } from './get-or-set.js';
 export {
   createHybridClient,
   type HybridClient,
   type HybridClientStats,
 } from './hybrid-client.js';
 export { createKeys, type KeyHelper } from './keys.js';
+export type { HybridNamespace, NamespaceOptions } from './namespace.js';
 export type { NearCacheStats } from './near-cache/near-cache.js';
 export type { TrackingMessage } from './near-cache/tracking.js';
 export {

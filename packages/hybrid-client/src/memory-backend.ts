@@ -196,6 +196,7 @@ export class MemoryBackend implements Backend {
 
   /** `set` of bytes in memory. */
   setBuffer(key: string, value: Buffer, options: HybridSetOptions | undefined): Promise<boolean> {
+    this.#failSafe?.clean(key);
     let written: boolean;
     try {
       written = this.store.setBuffer(key, value, options);
@@ -219,6 +220,7 @@ export class MemoryBackend implements Backend {
   }
 
   set(key: string, value: string, options: HybridSetOptions | undefined): Promise<boolean> {
+    this.#failSafe?.clean(key);
     let written: boolean;
     try {
       written = this.store.set(key, value, options);
@@ -231,22 +233,27 @@ export class MemoryBackend implements Backend {
   // ---- the other operations ---------------------------------------------------------------------
 
   del(keys: readonly string[]): Promise<number> {
+    this.#failSafe?.clean(keys);
     return this.#write(keys, 0, () => this.store.del(...keys));
   }
 
   exists(keys: readonly string[]): Promise<number> {
+    this.#failSafe?.clean(keys);
     return this.#read(() => this.store.exists(...keys));
   }
 
   incrBy(key: string, by: number): Promise<number> {
+    this.#failSafe?.clean(key);
     return this.#write(key, KEEP_EXPIRY, () => this.store.incrBy(key, by));
   }
 
   expire(key: string, ttlMs: number): Promise<boolean> {
+    this.#failSafe?.clean(key);
     return this.#write(key, ttlMs > 0 ? now() + ttlMs : 0, () => this.store.expire(key, ttlMs));
   }
 
   ttl(key: string): Promise<number> {
+    this.#failSafe?.clean(key);
     return this.#read(() => this.store.ttl(key));
   }
 
@@ -266,10 +273,12 @@ export class MemoryBackend implements Backend {
   }
 
   hset(key: string, record: Record<string, string>): Promise<number> {
+    this.#failSafe?.clean(key);
     return this.#write(key, KEEP_EXPIRY, () => this.store.hset(key, record));
   }
 
   hsetField(key: string, field: string, value: string): Promise<number> {
+    this.#failSafe?.clean(key);
     return this.#write(key, KEEP_EXPIRY, () => this.store.hset(key, field, value));
   }
 
@@ -278,16 +287,19 @@ export class MemoryBackend implements Backend {
   }
 
   hdel(key: string, fields: readonly string[]): Promise<number> {
+    this.#failSafe?.clean(key);
     return this.#write(key, KEEP_EXPIRY, () => this.store.hdel(key, ...fields));
   }
 
   push(key: string, values: readonly string[], left: boolean): Promise<number> {
+    this.#failSafe?.clean(key);
     return this.#write(key, KEEP_EXPIRY, () =>
       left ? this.store.lpush(key, ...values) : this.store.rpush(key, ...values),
     );
   }
 
   lrange(key: string, start: number, stop: number): Promise<string[]> {
+    this.#failSafe?.clean(key);
     return this.#read(() => this.store.lrange(key, start, stop));
   }
 

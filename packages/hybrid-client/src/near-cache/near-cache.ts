@@ -37,7 +37,15 @@ export interface NearScope {
   keyPrefix: string;
   /** Fresh copies older than this are not served (ms); `0`: no limit. */
   maxAgeMs: number;
+  /**
+   * How long an invalidated copy is kept, as the last value known for `getOrSet`'s fail-safe
+   * (`failSafeMaxAgeMs`); `0`: removed at once.
+   */
+  keepSupersededMs: number;
 }
+
+/** `meta` of a copy that Redis invalidated, kept for `getOrSet`'s fail-safe (never served as is). */
+export const SUPERSEDED = 0;
 
 const now = (): number => performance.now();
 
@@ -214,7 +222,31 @@ export class NearCache {
   drop(key: string): void {
     this.#markers.delete(key);
     const entry = this.store.peek(key);
-    if (entry !== undefined && isCopy(entry.meta)) this.store.del(key);
+    if (entry !== undefined && isKept(entry.meta)) this.store.del(key);
+  }
+
+  /**
+   * Redis invalidated `key`: its copy is void. It is kept (marked {@link SUPERSEDED}, for
+   * `keepSupersededMs`) as the last value known, which `getOrSet` may fall back on when its loader
+   * fails; nothing else serves it.
+   */
+  #supersede(key: string): void {
+    this.#markers.delete(key);
+    const store = this.store;
+    const entry = store.peek(key);
+    if (entry === undefined || !isCopy(entry.meta)) return;
+    const keep = this.#scope.keepSupersededMs;
+    if (keep === 0) {
+      store.del(key);
+      return;
+    }
+    const options = { meta: SUPERSEDED, ttl: keep };
+    const value = entry.value;
+    if (typeof value === 'string') store.set(key, value, options);
+    else if (Buffer.isBuffer(value)) store.setBuffer(key, value, options);
+    else if (entry.type === 'hash')
+      store.setHash(key, value as ReadonlyMap<string, string>, options);
+    else store.del(key);
   }
 
   /** {@link drop} for several keys. */
@@ -240,7 +272,7 @@ export class NearCache {
         key = key.slice(prefix.length);
       }
       this.invalidations++;
-      this.drop(key);
+      this.#supersede(key);
     }
   }
 
@@ -308,4 +340,9 @@ export class NearCache {
 /** True for the `meta` of a tracked copy (an epoch), false for an outage write (none). */
 export function isCopy(meta: unknown): meta is number {
   return typeof meta === 'number' && meta > 0;
+}
+
+/** True for a copy, tracked or superseded (anything the near cache stored). */
+export function isKept(meta: unknown): meta is number {
+  return typeof meta === 'number' && meta >= 0;
 }
