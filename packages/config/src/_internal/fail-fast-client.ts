@@ -120,8 +120,9 @@ export function notConnectedError(
         ? lead
         : waitedMs !== undefined
           ? `${lead}: no connection attempt has failed yet, the server has not answered: it may be frozen or overloaded, or a firewall drops the traffic (connectTimeout bounds each attempt)`
-          : status === 'reconnecting' || status === 'close'
-            ? `${lead}: the connection was lost and the client is reconnecting; the command was not sent (send it again once the client is ready)`
+          : status === 'reconnecting' || status === 'close' || status === 'ready'
+            ? // 'ready': the server closed the socket and ioredis has not seen the 'close' yet.
+              `${lead}: the connection was lost and the client is reconnecting; the command was not sent (send it again once the client is ready)`
             : status === 'connect'
               ? `${lead}: the server accepted the connection but has not answered its first commands yet (frozen or overloaded?); commands are not queued until the client is ready: await waitForReady(client) before the first command`
               : `${lead}: the client is still connecting and commands are not queued until it is ready; await waitForReady(client) before the first command`;
