@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from './_internal/wait';
 import { resumeFrozen, startFailingRedis } from './failing-redis';
-import { testClient } from './test-client';
+import { readyClient, testClient } from './test-client';
 import { rejection, timed } from './timed';
 
 /** What a raw PING to `port` meets within 300 ms: the reply, `'silence'`, or the socket error. */
@@ -44,8 +44,7 @@ describe('startFailingRedis', () => {
     expect(await rawPing(failing.server.port)).toBe('silence');
     await resumeFrozen();
     expect(failing.server.frozen).toBe(false);
-    const client = testClient(failing.url);
-    await waitFor('the client ready', () => client.status === 'ready');
+    const client = await readyClient(failing.url);
     expect((await timed(client.ping())).value).toBe('PONG');
   });
 
@@ -54,6 +53,7 @@ describe('startFailingRedis', () => {
     expect(failing.url).not.toContain(failing.password);
     expect(await connectError(failing.url)).toMatch(/WRONGPASS/);
     const right = testClient(failing.server.url);
+    expect(right.options.enableOfflineQueue).toBe(false);
     await waitFor('the client ready', () => right.status === 'ready');
     expect(await right.ping()).toBe('PONG');
   });

@@ -5,6 +5,7 @@ export { stopAll } from './_internal/registry';
 export { sleep, waitFor } from './_internal/wait';
 export { bundleWorker } from './bundle-worker';
 export { type ChannelMessages, listenChannels } from './channels';
+export { type Closable, type CloseList, closeAfter } from './close-after';
 export { type ClusterHandle, type ClusterOptions, startCluster } from './cluster';
 export {
   type FailingRedis,
@@ -31,7 +32,7 @@ export {
 export { type ReadmeBlock, readmeBlocks, typecheckBlocks } from './readme-blocks';
 export { startRedis } from './redis-server';
 export { type ReplicaSetHandle, type ReplicaSetOptions, startReplicaSet } from './replica-set';
-export { testClient } from './test-client';
+export { readyClient, testClient } from './test-client';
 export { rejection, timed } from './timed';
 export { createTlsFiles } from './tls';
 export type { RedisHandle, StartRedisOptions, TlsFiles } from './types';

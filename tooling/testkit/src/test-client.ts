@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { track } from './_internal/registry';
+import { waitFor } from './_internal/wait';
 
 /**
  * A plain ioredis client for a test's own reads and writes next to the code under test. It fails
@@ -19,5 +20,12 @@ export function testClient(url: string): Redis {
   });
   client.on('error', () => {});
   track({ stop: async () => client.disconnect() });
+  return client;
+}
+
+/** A {@link testClient} once it is ready for commands (it queues none before). */
+export async function readyClient(url: string): Promise<Redis> {
+  const client = testClient(url);
+  await waitFor('the test client ready', () => client.status === 'ready');
   return client;
 }
