@@ -6,6 +6,7 @@ import {
   type Problem,
 } from '@x/connection';
 import {
+  closeAfter,
   rejection,
   resumeFrozen,
   sleep,
@@ -15,9 +16,8 @@ import {
   waitFor,
 } from '@x/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
+import { smallLimiter } from './_fixtures/limiters.js';
 import { isRateLimitUnavailableError } from './errors.js';
-import type { RateLimiterOptions } from './options.js';
-import { createRateLimiter, type RateLimiter } from './rate-limiter.js';
 import type { RateLimitResult } from './types.js';
 
 // Every wait a user can meet (consume, peek, reset, close) settles by its deadline when Redis is
@@ -25,24 +25,8 @@ import type { RateLimitResult } from './types.js';
 // with RateLimitUnavailableError carrying the connection's diagnosis; a misconfiguration is
 // noticed at once (not after the deadline), shown in stats() and logged once.
 
-const open: RateLimiter[] = [];
-afterEach(async () => {
-  // A server a failed assertion left frozen would hold every close() below.
-  await resumeFrozen();
-  await Promise.all(open.splice(0).map((l) => l.close()));
-});
-
-function limiter(options: Partial<RateLimiterOptions> & Pick<RateLimiterOptions, 'redis'>) {
-  const rl = createRateLimiter({
-    algorithm: 'fixed-window',
-    limit: 2,
-    windowMs: 600_000,
-    logger: false,
-    ...options,
-  });
-  open.push(rl);
-  return rl;
-}
+// A server a failed assertion left frozen would hold every close() below.
+const open = closeAfter(afterEach, { first: resumeFrozen });
 
 function problemOf(error: unknown): Problem | undefined {
   return (error as { problem?: Problem }).problem;
@@ -53,7 +37,7 @@ const summary = (r: RateLimitResult) => [r.allowed, r.remaining, r.source];
 describe('Redis refused (nothing listens)', () => {
   it('consume and peek decide locally at once; reset rejects with a refused problem; close is bounded', async () => {
     const { server } = await startFailingRedis('refused');
-    const rl = limiter({ redis: server.url, timeoutMs: 300 });
+    const rl = smallLimiter(open, { redis: server.url, timeoutMs: 300 });
     const first = await timed(rl.consume('k'));
     expect(first.ms).toBeLessThan(800);
     expect(summary(first.value)).toEqual([true, 1, 'local']);
@@ -85,8 +69,8 @@ describe('Redis refused (nothing listens)', () => {
 
   it("with fallback 'closed' and 'open', every decision is the fallback's, within the deadline", async () => {
     const { server } = await startFailingRedis('refused');
-    const closed = limiter({ redis: server.url, timeoutMs: 300, fallback: 'closed' });
-    const opened = limiter({ redis: server.url, timeoutMs: 300, fallback: 'open' });
+    const closed = smallLimiter(open, { redis: server.url, timeoutMs: 300, fallback: 'closed' });
+    const opened = smallLimiter(open, { redis: server.url, timeoutMs: 300, fallback: 'open' });
     for (let i = 0; i < 3; i++) {
       const c = await timed(closed.consume('k'));
       const o = await timed(opened.peek('k'));
@@ -103,7 +87,7 @@ describe('Redis refused (nothing listens)', () => {
 describe('Redis frozen (SIGSTOP: connections accepted, nothing answers)', () => {
   it('a new limiter: consume, peek and reset settle at the deadline with a timeout problem; back on Redis after resume', async () => {
     const { server } = await startFailingRedis('frozen');
-    const rl = limiter({ redis: server.url, timeoutMs: 300, breaker: false });
+    const rl = smallLimiter(open, { redis: server.url, timeoutMs: 300, breaker: false });
     const [consumed, peeked, reset] = await Promise.all([
       timed(rl.consume('k')),
       timed(rl.peek('k')),
@@ -128,7 +112,7 @@ describe('Redis frozen (SIGSTOP: connections accepted, nothing answers)', () => 
 
   it('a limiter in use: decisions cost at most the deadline; reset rejects by it; close is bounded and idempotent', async () => {
     const server = await startRedis();
-    const rl = limiter({ redis: server.url, timeoutMs: 300, breaker: false });
+    const rl = smallLimiter(open, { redis: server.url, timeoutMs: 300, breaker: false });
     expect((await rl.consume('k')).source).toBe('redis');
     await server.freeze();
     const consumed = await timed(rl.consume('k'));
@@ -152,7 +136,7 @@ describe('Redis misconfigured: noticed at once, not after the deadline', () => {
   it('wrong password: decided locally at once, reset rejects with an auth problem, logged once each', async () => {
     const bad = await startFailingRedis('wrong-password');
     const lines: { msg: string; fields: LogFields }[] = [];
-    const rl = limiter({
+    const rl = smallLimiter(open, {
       redis: bad.url,
       timeoutMs: 5_000,
       logger: (msg, fields) => lines.push({ msg, fields }),
@@ -183,7 +167,7 @@ describe('Redis misconfigured: noticed at once, not after the deadline', () => {
 
   it('TLS mismatch (a TLS server reached with redis://): a tls problem, decided locally meanwhile', async () => {
     const { url } = await startFailingRedis('tls-mismatch');
-    const rl = limiter({ redis: url, timeoutMs: 3_000 });
+    const rl = smallLimiter(open, { redis: url, timeoutMs: 3_000 });
     const consumed = await timed(rl.consume('k'));
     expect(consumed.ms).toBeLessThan(3_000);
     expect(consumed.value.source).toBe('local');

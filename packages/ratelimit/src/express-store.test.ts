@@ -1,28 +1,20 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type RedisHandle, startRedis, waitFor } from '@x/testkit';
+import { closeAfter, startRedis, waitFor } from '@x/testkit';
 import express from 'express';
 import { type Options, rateLimit } from 'express-rate-limit';
 import { afterAll, describe, expect, it } from 'vitest';
+import {
+  ALGORITHMS,
+  admitted,
+  fleetOfTwo,
+  HOUR,
+  limiterFor,
+  untilOnRedis,
+} from './_fixtures/limiters.js';
 import { createExpressRateLimitStore, type ExpressRateLimitStore } from './express-store.js';
-import type { RateLimiterOptions } from './options.js';
-import { createRateLimiter, type RateLimiter } from './rate-limiter.js';
-import type { RateLimitAlgorithm } from './types.js';
 
-const ALGORITHMS: RateLimitAlgorithm[] = ['fixed-window', 'sliding-window', 'token-bucket', 'gcra'];
-// Long windows: no window boundary and no refill in the middle of a test.
-const HOUR = 3_600_000;
-
-const cleanups: (() => unknown)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
-
-function limiterFor(redis: RedisHandle, options: Omit<RateLimiterOptions, 'redis'>): RateLimiter {
-  const limiter = createRateLimiter({ redis: redis.url, ...options });
-  cleanups.push(() => limiter.close());
-  return limiter;
-}
+const cleanups = closeAfter(afterAll);
 
 /** What express-rate-limit logged: its validation checks and store errors. */
 interface Logged {
@@ -81,7 +73,7 @@ describe('express-rate-limit store', () => {
   for (const algorithm of ALGORITHMS) {
     it(`${algorithm}: admits and refuses as the limiter decides, with the framework's standard headers`, async () => {
       const r = await startRedis();
-      const limiter = limiterFor(r, { algorithm, limit: 5, windowMs: HOUR });
+      const limiter = limiterFor(cleanups, r, { algorithm, limit: 5, windowMs: HOUR });
       const { get, logged } = await app(createExpressRateLimitStore({ limiter }), {
         limit: 5,
         windowMs: HOUR,
@@ -125,8 +117,12 @@ describe('express-rate-limit store', () => {
 
   it("express-rate-limit's own store checks run on it: store reuse and double counting", async () => {
     const r = await startRedis();
-    const limiter = limiterFor(r, { algorithm: 'fixed-window', limit: 10, windowMs: HOUR });
-    const other = limiterFor(r, {
+    const limiter = limiterFor(cleanups, r, {
+      algorithm: 'fixed-window',
+      limit: 10,
+      windowMs: HOUR,
+    });
+    const other = limiterFor(cleanups, r, {
       algorithm: 'fixed-window',
       limit: 10,
       windowMs: HOUR,
@@ -155,7 +151,7 @@ describe('express-rate-limit store', () => {
 
   it('fails loudly when the framework and the limiter disagree, or a refund is asked for', async () => {
     const r = await startRedis();
-    const limiter = limiterFor(r, { algorithm: 'gcra', limit: 5, windowMs: HOUR });
+    const limiter = limiterFor(cleanups, r, { algorithm: 'gcra', limit: 5, windowMs: HOUR });
     const cases: [Partial<Options>, string][] = [
       [{ limit: 10, windowMs: HOUR }, 'limit'],
       [{ limit: 5, windowMs: 60_000 }, 'windowMs'],
@@ -180,7 +176,11 @@ describe('express-rate-limit store', () => {
 
   it('resetKey and getKey go to the limiter', async () => {
     const r = await startRedis();
-    const limiter = limiterFor(r, { algorithm: 'sliding-window', limit: 2, windowMs: HOUR });
+    const limiter = limiterFor(cleanups, r, {
+      algorithm: 'sliding-window',
+      limit: 2,
+      windowMs: HOUR,
+    });
     const store = createExpressRateLimitStore({ limiter });
     const middleware = rateLimit({ store, limit: 2, windowMs: HOUR });
     expect(await middleware.getKey('k')).toMatchObject({ totalHits: 0 });
@@ -198,28 +198,14 @@ describe('express-rate-limit store', () => {
   for (const algorithm of ALGORITHMS) {
     it(`${algorithm}: Redis killed mid-test, limits stay enforced by the local fallback; restarted, the limit is shared again`, async () => {
       const r = await startRedis();
-      const options = {
-        algorithm,
-        limit: 6,
-        windowMs: HOUR,
-        instances: 2,
-        timeoutMs: 200,
-        breaker: { maxFailures: 1, resetTimeout: 200, successThreshold: 1 },
-      } as const;
       // Two instances of a service, one Redis: each with its own limiter, store and app.
-      const limiters = [limiterFor(r, options), limiterFor(r, options)];
+      const limiters = fleetOfTwo(cleanups, r, algorithm);
       const apps = await Promise.all(
         limiters.map((limiter) =>
           app(createExpressRateLimitStore({ limiter }), { limit: 6, windowMs: HOUR }),
         ),
       );
-      const round = async (count: number) => {
-        const statuses: number[][] = [[], []];
-        for (let i = 0; i < count; i++) {
-          for (const [n, a] of apps.entries()) statuses[n]!.push((await a.get()).status);
-        }
-        return statuses.map((s) => s.filter((status) => status === 200).length);
-      };
+      const round = (count: number) => admitted(apps, count);
       // Shared: 6 for the fleet, whichever instance serves.
       const shared = await round(5);
       expect(shared[0]! + shared[1]!).toBe(6);
@@ -235,13 +221,7 @@ describe('express-rate-limit store', () => {
       expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
 
       await r.restart();
-      for (const limiter of limiters) {
-        await waitFor(
-          'decisions from Redis again',
-          async () => (await limiter.peek('probe')).source === 'redis',
-          { timeoutMs: 10_000, intervalMs: 50 },
-        );
-      }
+      await untilOnRedis(limiters);
       // Redis restarted empty: the fleet shares a fresh limit of 6 again.
       const after = await round(5);
       expect(after[0]! + after[1]!).toBe(6);

@@ -1,26 +1,19 @@
 import fastifyRateLimit, { type RateLimitPluginOptions } from '@fastify/rate-limit';
-import { type RedisHandle, startRedis, waitFor } from '@x/testkit';
+import { closeAfter, startRedis } from '@x/testkit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
+import {
+  ALGORITHMS,
+  admitted,
+  fleetOfTwo,
+  HOUR,
+  limiterFor,
+  untilOnRedis,
+} from './_fixtures/limiters.js';
 import { createFastifyRateLimitStore } from './fastify-store.js';
-import type { RateLimiterOptions } from './options.js';
-import { createRateLimiter, type RateLimiter } from './rate-limiter.js';
-import type { RateLimitAlgorithm } from './types.js';
+import type { RateLimiter } from './rate-limiter.js';
 
-const ALGORITHMS: RateLimitAlgorithm[] = ['fixed-window', 'sliding-window', 'token-bucket', 'gcra'];
-// Long windows: no window boundary and no refill in the middle of a test.
-const HOUR = 3_600_000;
-
-const cleanups: (() => unknown)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
-
-function limiterFor(redis: RedisHandle, options: Omit<RateLimiterOptions, 'redis'>): RateLimiter {
-  const limiter = createRateLimiter({ redis: redis.url, ...options });
-  cleanups.push(() => limiter.close());
-  return limiter;
-}
+const cleanups = closeAfter(afterAll);
 
 /** A real Fastify 5 app with @fastify/rate-limit and the store under test. */
 async function app(
@@ -48,7 +41,7 @@ describe('@fastify/rate-limit store', () => {
   for (const algorithm of ALGORITHMS) {
     it(`${algorithm}: admits and refuses as the limiter decides, with the framework's headers`, async () => {
       const r = await startRedis();
-      const limiter = limiterFor(r, { algorithm, limit: 5, windowMs: HOUR });
+      const limiter = limiterFor(cleanups, r, { algorithm, limit: 5, windowMs: HOUR });
       const { get } = await app(limiter, { max: 5, timeWindow: HOUR });
       const responses = [];
       for (let i = 0; i < 7; i++) responses.push(await get());
@@ -81,7 +74,7 @@ describe('@fastify/rate-limit store', () => {
 
   it('the draft-spec headers, a route of its own, and a read without charging', async () => {
     const r = await startRedis();
-    const limiter = limiterFor(r, { algorithm: 'gcra', limit: 3, windowMs: HOUR });
+    const limiter = limiterFor(cleanups, r, { algorithm: 'gcra', limit: 3, windowMs: HOUR });
     const { app: application, get } = await app(
       limiter,
       { max: 3, timeWindow: HOUR, enableDraftSpec: true },
@@ -109,7 +102,11 @@ describe('@fastify/rate-limit store', () => {
 
   it('fails loudly when the plugin, a route or a request disagrees with the limiter', async () => {
     const r = await startRedis();
-    const limiter = limiterFor(r, { algorithm: 'token-bucket', limit: 5, windowMs: HOUR });
+    const limiter = limiterFor(cleanups, r, {
+      algorithm: 'token-bucket',
+      limit: 5,
+      windowMs: HOUR,
+    });
     const cases: [Partial<RateLimitPluginOptions>, string][] = [
       [{ max: 10, timeWindow: HOUR }, 'max'],
       [{ max: 5, timeWindow: 60_000 }, 'timeWindow'],
@@ -148,25 +145,11 @@ describe('@fastify/rate-limit store', () => {
   for (const algorithm of ALGORITHMS) {
     it(`${algorithm}: Redis killed mid-test, limits stay enforced by the local fallback; restarted, the limit is shared again`, async () => {
       const r = await startRedis();
-      const options = {
-        algorithm,
-        limit: 6,
-        windowMs: HOUR,
-        instances: 2,
-        timeoutMs: 200,
-        breaker: { maxFailures: 1, resetTimeout: 200, successThreshold: 1 },
-      } as const;
-      const limiters = [limiterFor(r, options), limiterFor(r, options)];
+      const limiters = fleetOfTwo(cleanups, r, algorithm);
       const apps = await Promise.all(
         limiters.map((limiter) => app(limiter, { max: 6, timeWindow: HOUR })),
       );
-      const round = async (count: number) => {
-        const statuses: number[][] = [[], []];
-        for (let i = 0; i < count; i++) {
-          for (const [n, a] of apps.entries()) statuses[n]!.push((await a.get()).status);
-        }
-        return statuses.map((s) => s.filter((status) => status === 200).length);
-      };
+      const round = (count: number) => admitted(apps, count);
       const shared = await round(5);
       expect(shared[0]! + shared[1]!).toBe(6);
 
@@ -179,13 +162,7 @@ describe('@fastify/rate-limit store', () => {
       expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
 
       await r.restart();
-      for (const limiter of limiters) {
-        await waitFor(
-          'decisions from Redis again',
-          async () => (await limiter.peek('probe')).source === 'redis',
-          { timeoutMs: 10_000, intervalMs: 50 },
-        );
-      }
+      await untilOnRedis(limiters);
       const after = await round(5);
       expect(after[0]! + after[1]!).toBe(6);
       expect(limiters.map((l) => l.source)).toEqual(['redis', 'redis']);

@@ -6,35 +6,21 @@ import {
   type LogFields,
   type Problem,
 } from '@x/connection';
-import { listenChannels, startRedis, waitFor } from '@x/testkit';
+import { closeAfter, listenChannels, startRedis, waitFor } from '@x/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
+import { smallLimiter } from './_fixtures/limiters.js';
 import { RATELIMIT_CHANNELS, type RateLimitSourceMessage } from './channels.js';
-import type { RateLimiterOptions, RateLimitSourceChange } from './options.js';
-import { createRateLimiter, type RateLimiter } from './rate-limiter.js';
+import type { RateLimitSourceChange } from './options.js';
+import type { RateLimiter } from './rate-limiter.js';
 
-const cleanup: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
-
-function limiter(options: Partial<RateLimiterOptions> & Pick<RateLimiterOptions, 'redis'>) {
-  const rl = createRateLimiter({
-    algorithm: 'fixed-window',
-    limit: 2,
-    windowMs: 600_000,
-    logger: false,
-    ...options,
-  });
-  cleanup.push(() => rl.close());
-  return rl;
-}
+const cleanup = closeAfter(afterEach);
 
 describe('observability', () => {
   it('announces every instance on x:instances; stats() carries the redis block and the counters', async () => {
     using channels = listenChannels([INSTANCES_CHANNEL]);
     const instances = channels.of<InstanceMessage>(INSTANCES_CHANNEL);
     const server = await startRedis();
-    const rl = limiter({ redis: server.url });
+    const rl = smallLimiter(cleanup, { redis: server.url });
     const mine = () => instances.filter((m) => m.instance === rl);
     expect(mine().map((m) => [m.package, m.event])).toEqual([['@x/ratelimit', 'open']]);
     const stats = mine()[0]!.instance.stats() as ReturnType<RateLimiter['stats']>;
@@ -60,7 +46,7 @@ describe('observability', () => {
 
   it('counts decisions by source and outcome, peeks, resets and local keys', async () => {
     const server = await startRedis();
-    const rl = limiter({ redis: server.url, timeoutMs: 300, maxLocalKeys: 3 });
+    const rl = smallLimiter(cleanup, { redis: server.url, timeoutMs: 300, maxLocalKeys: 3 });
     for (let i = 0; i < 3; i++) await rl.consume('a');
     await rl.peek('a');
     await rl.reset('a');
@@ -89,8 +75,8 @@ describe('observability', () => {
 
     const server2 = await startRedis();
     await server2.kill();
-    const open = limiter({ redis: server2.url, fallback: 'open' });
-    const closed = limiter({ redis: server2.url, fallback: 'closed' });
+    const open = smallLimiter(cleanup, { redis: server2.url, fallback: 'open' });
+    const closed = smallLimiter(cleanup, { redis: server2.url, fallback: 'closed' });
     for (let i = 0; i < 2; i++) {
       await open.consume('x');
       await closed.consume('x');
@@ -106,7 +92,7 @@ describe('observability', () => {
     const server = await startRedis();
     const lines: { msg: string; fields: LogFields }[] = [];
     const changes: RateLimitSourceChange[] = [];
-    const rl = limiter({
+    const rl = smallLimiter(cleanup, {
       redis: server.url,
       instances: 2,
       limit: 10,
@@ -151,7 +137,7 @@ describe('observability', () => {
 
   it('traces consume, peek and reset on x:connection:call when someone listens', async () => {
     const server = await startRedis();
-    const rl = limiter({ redis: server.url });
+    const rl = smallLimiter(cleanup, { redis: server.url });
     await rl.consume('warm');
     using channels = listenChannels([
       `tracing:${CONNECTION_CHANNELS.call}:start`,
