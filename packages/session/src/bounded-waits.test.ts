@@ -1,5 +1,6 @@
 import type { LogFields, Problem } from '@x/connection';
 import {
+  closeAfter,
   resumeFrozen,
   sleep,
   startFailingRedis,
@@ -19,12 +20,8 @@ import { createSessionStore, type SessionStore } from './session-store.js';
 // `problem.kind` says which: at once for a refusal or a misconfiguration, at the deadline for a
 // frozen server. `ready()` and `close()` are bounded too.
 
-const open: { close(): unknown }[] = [];
-afterEach(async () => {
-  // A server a failed assertion left frozen would hold every close() below.
-  await resumeFrozen();
-  for (const item of open.splice(0).reverse()) await item.close();
-});
+// A server a failed assertion left frozen would hold every close() below.
+const open = closeAfter(afterEach, { first: resumeFrozen });
 
 function store(options: SessionStoreOptions): SessionStore {
   const s = createSessionStore({ logger: false, ...options });

@@ -1,11 +1,19 @@
 import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { type RedisHandle, sleep, startCluster, startRedis, waitFor } from '@x/testkit';
+import {
+  closeAfter,
+  type RedisHandle,
+  readyClient,
+  sleep,
+  startCluster,
+  startRedis,
+  waitFor,
+} from '@x/testkit';
 import express from 'express';
 import session from 'express-session';
 import fc from 'fast-check';
-import { Cluster, Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeSid, encodeSid, sidKey } from './_internal/express-keys.js';
 import { withCookie } from './_internal/express-scripts.js';
@@ -24,21 +32,7 @@ declare module 'express-session' {
   }
 }
 
-const cleanups: (() => unknown)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
-
-function client(url: string): Redis {
-  const redis = new Redis(url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    retryStrategy: () => 50,
-  });
-  redis.on('error', () => {});
-  cleanups.push(() => redis.disconnect());
-  return redis;
-}
+const cleanups = closeAfter(afterAll);
 
 let shared: { r: RedisHandle; redis: Redis } | undefined;
 let prefixes = 0;
@@ -47,8 +41,7 @@ let prefixes = 0;
 async function sharedStore(options: { maxIdLength?: number } = {}) {
   if (shared === undefined) {
     const r = await startRedis();
-    const redis = client(r.url);
-    await waitFor('ready', () => redis.status === 'ready');
+    const redis = await readyClient(r.url);
     shared = { r, redis };
   }
   const prefix = `t${++prefixes}:`;
@@ -63,8 +56,7 @@ function cookieIn(ms: number) {
 
 async function setup(options: { fallback?: 'memory' } = {}) {
   const r = await startRedis();
-  const redis = client(r.url);
-  await waitFor('ready', () => redis.status === 'ready');
+  const redis = await readyClient(r.url);
   const sessions = createSessionStore({ redis, keyPrefix: 'app:', ...options });
   const store = createExpressSessionStore({ store: sessions, tombstoneMs: 5_000 });
   const app = express();
@@ -503,8 +495,7 @@ describe('express-session over HTTP with the Redis store', () => {
 
   it('Redis frozen: ids/length/all/clear answer from memory with the fallback, else fail within the deadline', async () => {
     const r = await startRedis();
-    const redis = client(r.url);
-    await waitFor('ready', () => redis.status === 'ready');
+    const redis = await readyClient(r.url);
     const closed = createExpressSessionStore({
       store: createSessionStore({ redis, keyPrefix: 'fc:', timeoutMs: 200 }),
     });

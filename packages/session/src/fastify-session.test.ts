@@ -1,8 +1,7 @@
 import fastifyCookie from '@fastify/cookie';
 import fastifySession from '@fastify/session';
-import { startRedis, waitFor } from '@x/testkit';
+import { closeAfter, readyClient, startRedis, waitFor } from '@x/testkit';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sidKey } from './_internal/express-keys.js';
 import { createExpressSessionStore } from './express-store.js';
@@ -15,22 +14,12 @@ declare module 'fastify' {
   }
 }
 
-const cleanups: (() => unknown)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
+const cleanups = closeAfter(afterAll);
 
 /** A real Fastify 5 app: @fastify/cookie + @fastify/session with the store under test. */
 async function setup(options: { fallback?: 'memory' } = {}) {
   const r = await startRedis();
-  const redis = new Redis(r.url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    retryStrategy: () => 50,
-  });
-  redis.on('error', () => {});
-  cleanups.push(() => redis.disconnect());
-  await waitFor('ready', () => redis.status === 'ready');
+  const redis = await readyClient(r.url);
   const sessions = createSessionStore({ redis, keyPrefix: 'f:', ...options });
   const store = createExpressSessionStore({ store: sessions });
   const app: FastifyInstance = Fastify();

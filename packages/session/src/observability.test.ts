@@ -5,7 +5,7 @@ import {
   type InstanceMessage,
   type LogFields,
 } from '@x/connection';
-import { listenChannels, startRedis, waitFor } from '@x/testkit';
+import { closeAfter, listenChannels, startRedis, waitFor } from '@x/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SESSION_CHANNELS, type SessionFailClosedMessage } from './channels.js';
 import { createExpressSessionStore } from './express-store.js';
@@ -13,10 +13,7 @@ import type { SessionStoreOptions } from './options.js';
 import { createSessionStore, type SessionStore } from './session-store.js';
 import type { SessionStoreStats } from './stats.js';
 
-const cleanup: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
+const cleanup = closeAfter(afterEach);
 
 function store(options: SessionStoreOptions): SessionStore {
   const s = createSessionStore({ logger: false, ...options });

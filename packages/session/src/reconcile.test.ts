@@ -1,14 +1,16 @@
 import { createBreaker } from '@x/breaker';
 import {
+  closeAfter,
   type FaultProxy,
   type RedisHandle,
+  readyClient,
   sleep,
   startCluster,
   startFaultProxy,
   startRedis,
   waitFor,
 } from '@x/testkit';
-import { Cluster, Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createExpressSessionStore } from './express-store.js';
 import type { SessionStoreOptions } from './options.js';
@@ -18,26 +20,7 @@ import { createSessionStore, type SessionStore } from './session-store.js';
 // replayed into Redis once it is back. "Another process" is a second store on its own client
 // without fallback: it sees only what is in Redis.
 
-const cleanups: (() => unknown)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
-
-function client(url: string): Redis {
-  const redis = new Redis(url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    retryStrategy: () => 50,
-  });
-  redis.on('error', () => {});
-  cleanups.push(() => redis.disconnect());
-  return redis;
-}
-
-async function ready(redis: Redis): Promise<Redis> {
-  await waitFor('client ready', () => redis.status === 'ready');
-  return redis;
-}
+const cleanups = closeAfter(afterAll);
 
 function store(options: SessionStoreOptions): SessionStore {
   const s = createSessionStore(options);
@@ -55,7 +38,7 @@ async function behindProxy(options: Partial<SessionStoreOptions> = {}) {
   const proxy = await startFaultProxy({ target: r });
   cleanups.push(() => proxy.close());
   const prefix = nextPrefix();
-  const redis = await ready(client(proxy.url));
+  const redis = await readyClient(proxy.url);
   const a = store({
     redis,
     keyPrefix: prefix,
@@ -65,7 +48,7 @@ async function behindProxy(options: Partial<SessionStoreOptions> = {}) {
     breaker: { maxFailures: 1, resetTimeout: 300 },
     ...options,
   });
-  const raw = await ready(client(r.url));
+  const raw = await readyClient(r.url);
   const b = store({ redis: raw, keyPrefix: prefix });
   return { r, proxy, prefix, redis, raw, a, b };
 }
@@ -85,7 +68,7 @@ describe('reconciliation after an outage (fallback: memory)', () => {
   it('copies sessions created in memory into Redis once it is back (restarted empty)', async () => {
     const r: RedisHandle = await startRedis();
     const prefix = nextPrefix();
-    const redis = await ready(client(r.url));
+    const redis = await readyClient(r.url);
     const a = store({ redis, keyPrefix: prefix, fallback: 'memory', ttlMs: 60_000 });
     await r.kill();
     await waitFor('client noticed', () => redis.status !== 'ready');
@@ -102,14 +85,14 @@ describe('reconciliation after an outage (fallback: memory)', () => {
     expect(a.stats()).toMatchObject({ reconciled: 3, reconcileSkipped: 0, reconcileDropped: 0 });
 
     // Another process reads them straight from Redis.
-    const b = store({ redis: await ready(client(r.url)), keyPrefix: prefix });
+    const b = store({ redis: await readyClient(r.url), keyPrefix: prefix });
     expect((await b.get(ann1))?.data).toEqual({ n: 1, theme: 'dark' });
     expect((await b.get(ann2))?.data).toEqual({ n: 2 });
     expect(await b.get(bob)).toMatchObject({ userId: 'bob', data: { n: 3 } });
     expect((await b.listUserSessions('ann')).map((s) => s.id).sort()).toEqual([ann1, ann2].sort());
     expect((await b.listUserSessions('bob')).map((s) => s.id)).toEqual([bob]);
     // The remaining lifetime carried over, and the creation time.
-    const raw = await ready(client(r.url));
+    const raw = await readyClient(r.url);
     const left = await raw.pttl(recordKey(prefix, ann1));
     expect(left).toBeLessThanOrEqual(60_000);
     expect(left).toBeGreaterThan(60_000 - (Date.now() - started) - 1_000);
@@ -128,7 +111,7 @@ describe('reconciliation after an outage (fallback: memory)', () => {
   it('keeps the absolute lifetime of a session copied from memory', async () => {
     const r = await startRedis();
     const prefix = nextPrefix();
-    const redis = await ready(client(r.url));
+    const redis = await readyClient(r.url);
     const a = store({
       redis,
       keyPrefix: prefix,
@@ -142,7 +125,7 @@ describe('reconciliation after an outage (fallback: memory)', () => {
     const before = await a.get(id);
     await r.restart();
     await reconciled(a);
-    const b = store({ redis: await ready(client(r.url)), keyPrefix: prefix });
+    const b = store({ redis: await readyClient(r.url), keyPrefix: prefix });
     const after = await b.get(id);
     expect(after).not.toBeNull();
     expect(Math.abs(after!.absoluteExpiresAt! - before!.absoluteExpiresAt!)).toBeLessThan(1_000);
@@ -153,7 +136,7 @@ describe('reconciliation after an outage (fallback: memory)', () => {
   it('replays a logout made in memory: destroy and rotate (Redis frozen, data kept)', async () => {
     const r = await startRedis();
     const prefix = nextPrefix();
-    const redis = await ready(client(r.url));
+    const redis = await readyClient(r.url);
     const a = store({
       redis,
       keyPrefix: prefix,
@@ -161,7 +144,7 @@ describe('reconciliation after an outage (fallback: memory)', () => {
       timeoutMs: 150,
       breaker: { maxFailures: 1, resetTimeout: 300 },
     });
-    const b = store({ redis: await ready(client(r.url)), keyPrefix: prefix });
+    const b = store({ redis: await readyClient(r.url), keyPrefix: prefix });
     const gone = await a.create('cat', { x: 1 });
     const rotated = await a.create('cat', { x: 2 });
     const kept = await a.create('cat', { x: 3 });

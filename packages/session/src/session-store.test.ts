@@ -1,4 +1,12 @@
-import { sleep, startCluster, startRedis, waitFor } from '@x/testkit';
+import {
+  closeAfter,
+  readyClient,
+  sleep,
+  startCluster,
+  startRedis,
+  testClient,
+  waitFor,
+} from '@x/testkit';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { userTag } from './_internal/ids.js';
@@ -11,21 +19,7 @@ import {
 import type { SessionStoreOptions } from './options.js';
 import { createSessionStore, type SessionStore } from './session-store.js';
 
-const cleanups: (() => unknown)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
-
-function standaloneClient(url: string): Redis {
-  const redis = new Redis(url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    retryStrategy: () => 50,
-  });
-  redis.on('error', () => {});
-  cleanups.push(() => redis.disconnect());
-  return redis;
-}
+const cleanups = closeAfter(afterAll);
 
 function store<T extends Record<string, unknown> = Record<string, unknown>>(
   options: SessionStoreOptions,
@@ -44,7 +38,7 @@ describe.each(['standalone', 'cluster'] as const)('session store on %s', (kind) 
   beforeAll(async () => {
     if (kind === 'standalone') {
       const r = await startRedis();
-      client = standaloneClient(r.url);
+      client = testClient(r.url);
     } else {
       const c = await startCluster({ masters: 3 });
       client = new Cluster(c.startupNodes, { enableOfflineQueue: false });
@@ -253,8 +247,7 @@ describe.each(['standalone', 'cluster'] as const)('session store on %s', (kind) 
 describe('session store failures (standalone)', () => {
   it('rejects malformed ids before any Redis call', async () => {
     const r = await startRedis();
-    const redis = standaloneClient(r.url);
-    await waitFor('ready', () => redis.status === 'ready');
+    const redis = await readyClient(r.url);
     const s = store({ redis });
     for (const bad of [
       '',
@@ -277,8 +270,7 @@ describe('session store failures (standalone)', () => {
 
   it('fails closed at once with SessionUnavailableError while Redis is down', async () => {
     const r = await startRedis();
-    const redis = standaloneClient(r.url);
-    await waitFor('ready', () => redis.status === 'ready');
+    const redis = await readyClient(r.url);
     const s = store({ redis });
     const id = await s.create('jack', {});
     await r.kill();
@@ -323,8 +315,7 @@ describe('session store failures (standalone)', () => {
 
   it('serves from memory while Redis is down when fallback is memory', async () => {
     const r = await startRedis();
-    const redis = standaloneClient(r.url);
-    await waitFor('ready', () => redis.status === 'ready');
+    const redis = await readyClient(r.url);
     const s = store({ redis, fallback: 'memory', ttlMs: 60_000 });
     await r.kill();
     await waitFor('client noticed', () => redis.status !== 'ready');
@@ -343,8 +334,7 @@ describe('session store failures (standalone)', () => {
 
   it('reloads its scripts after SCRIPT FLUSH and after a restart', async () => {
     const r = await startRedis();
-    const redis = standaloneClient(r.url);
-    await waitFor('ready', () => redis.status === 'ready');
+    const redis = await readyClient(r.url);
     const s = store({ redis, breaker: false });
     const id = await s.create('mia', { v: 1 });
     await redis.script('FLUSH');
