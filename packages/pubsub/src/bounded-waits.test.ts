@@ -5,6 +5,7 @@ import {
   type Problem,
 } from '@x/connection';
 import {
+  closeAfter,
   listenChannels,
   rejection,
   resumeFrozen,
@@ -22,12 +23,8 @@ import type { GapInfo, Message, Subscription } from './subscription.js';
 // Every wait a user can meet settles by its deadline when Redis is refused, frozen or
 // misconfigured, with the connection's diagnosis; and the pub/sub keeps trying in the background.
 
-const open: { close(): unknown }[] = [];
-afterEach(async () => {
-  // A server a failed assertion left frozen would hold every close() below.
-  await resumeFrozen();
-  for (const item of open.splice(0).reverse()) await item.close();
-});
+// A server a failed assertion left frozen would hold every close() below.
+const open = closeAfter(afterEach, { first: resumeFrozen });
 
 function pubsub<T = unknown>(options: Parameters<typeof createPubSub<T>>[0]): PubSub<T> {
   const ps = createPubSub<T>({

@@ -5,16 +5,13 @@ import {
   type InstanceMessage,
   type LogFields,
 } from '@x/connection';
-import { listenChannels, startRedis, waitFor } from '@x/testkit';
+import { closeAfter, listenChannels, startRedis, waitFor } from '@x/testkit';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PUBSUB_CHANNELS, type PubSubDropMessage, type PubSubGapMessage } from './channels.js';
 import { createPubSub, type PubSub } from './pubsub.js';
 
-const cleanup: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
+const cleanup = closeAfter(afterEach);
 
 function pubsub<T = unknown>(options: Parameters<typeof createPubSub<T>>[0]): PubSub<T> {
   const ps = createPubSub<T>({ logger: false, ...options });

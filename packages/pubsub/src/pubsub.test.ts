@@ -1,4 +1,12 @@
-import { sleep, startCluster, startFaultProxy, startRedis, waitFor } from '@x/testkit';
+import {
+  closeAfter,
+  sleep,
+  startCluster,
+  startFaultProxy,
+  startRedis,
+  testClient,
+  waitFor,
+} from '@x/testkit';
 import { Cluster, Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringCodec } from './codec.js';
@@ -6,19 +14,12 @@ import { isPubSubError, PubSubOptionsError, SubscriptionOverflowError } from './
 import { createPubSub, type PubSub } from './pubsub.js';
 import type { DropReport, GapInfo, Message, Subscription } from './subscription.js';
 
-const open: { close(): unknown }[] = [];
-afterEach(async () => {
-  for (const item of open.splice(0).reverse()) await item.close();
-});
+const open = closeAfter(afterEach);
 
+/** A plain client of the test's own, disconnected after the test. */
 function client(url: string): Redis {
-  const redis = new Redis(url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    retryStrategy: () => 50,
-  });
-  redis.on('error', () => {});
-  open.push({ close: () => redis.disconnect() });
+  const redis = testClient(url);
+  open.push(() => redis.disconnect());
   return redis;
 }
 

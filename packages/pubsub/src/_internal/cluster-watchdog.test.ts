@@ -1,5 +1,6 @@
 import {
   type ClusterHandle,
+  closeAfter,
   type RedisHandle,
   sleep,
   startCluster,
@@ -21,10 +22,7 @@ const NODE_TIMEOUT_MS = 5_000;
 // Detection within interval + timeout, plus room for a loaded 2-core machine.
 const DETECTION_BUDGET_MS = PING_INTERVAL_MS + PING_TIMEOUT_MS + 1_000;
 
-const open: { close(): unknown }[] = [];
-afterEach(async () => {
-  for (const item of open.splice(0).reverse()) await item.close();
-});
+const open = closeAfter(afterEach);
 
 async function setup(sharded: boolean): Promise<{
   c: ClusterHandle;
