@@ -3,15 +3,12 @@ import { connectionCallChannel, INSTANCES_CHANNEL } from '@x/connection';
 import { createHybridClient } from '@x/hybrid-client';
 import { createLockManager } from '@x/lock';
 import { createRateLimiter } from '@x/ratelimit';
-import { startRedis, waitFor } from '@x/testkit';
+import { closeAfter, startRedis, waitFor } from '@x/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Collected, meterHarness } from './_fixtures/sdk.js';
 import { instrument } from './instrument.js';
 
-const cleanup: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
+const cleanup = closeAfter(afterEach);
 
 function setup() {
   const metrics = meterHarness();

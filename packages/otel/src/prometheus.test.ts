@@ -6,15 +6,12 @@ import { createLockManager } from '@x/lock';
 import { createPubSub } from '@x/pubsub';
 import { createRateLimiter } from '@x/ratelimit';
 import { createSessionStore } from '@x/session';
-import { startRedis, waitFor } from '@x/testkit';
+import { closeAfter, startRedis, waitFor } from '@x/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { promtoolCheck } from './_fixtures/promtool.js';
 import { instrument } from './instrument.js';
 
-const cleanup: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
+const cleanup = closeAfter(afterEach);
 
 /** The exposition served by the exporter's request handler on a loopback HTTP server. */
 async function serve(exporter: PrometheusExporter): Promise<string> {

@@ -2,15 +2,12 @@ import * as api from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { createConnection } from '@x/connection';
 import { createRateLimiter } from '@x/ratelimit';
-import { startRedis, waitFor } from '@x/testkit';
+import { closeAfter, startRedis, waitFor } from '@x/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { meterHarness, spanAttributeValues, traceHarness } from './_fixtures/sdk.js';
 import { instrument } from './instrument.js';
 
-const cleanup: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
+const cleanup = closeAfter(afterEach);
 
 function setup(options: { spans?: boolean } = {}) {
   const traces = traceHarness();

@@ -4,7 +4,7 @@ import { createLockManager, type LockStats } from '@x/lock';
 import type { PubSubStats } from '@x/pubsub';
 import type { RateLimiterStats } from '@x/ratelimit';
 import type { SessionStoreStats } from '@x/session';
-import { startRedis } from '@x/testkit';
+import { closeAfter, startRedis } from '@x/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { meterHarness } from './_fixtures/sdk.js';
 import { instrument } from './instrument.js';
@@ -37,10 +37,7 @@ export const shapes: [
   {} as HybridClientStats,
 ];
 
-const cleanup: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
+const cleanup = closeAfter(afterEach);
 
 function setup() {
   const metrics = meterHarness();
