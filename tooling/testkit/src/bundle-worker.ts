@@ -5,6 +5,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { type NodeProcess, startNode } from './_internal/node-program';
+import { track } from './_internal/registry';
 
 interface EsbuildApi {
   build(options: Record<string, unknown>): Promise<unknown>;
@@ -31,4 +33,31 @@ export async function bundleWorker(entry: string): Promise<string> {
     },
   });
   return outfile;
+}
+
+/** A worker process: its input, its output so far, and its end. */
+export interface WorkerProcess extends NodeProcess {
+  /** Writes to the worker's stdin. */
+  write(text: string): void;
+}
+
+/**
+ * Starts `node <file> <args>` (a file from {@link bundleWorker}), with a pipe to its stdin and its
+ * output collected. It sees none of the caller's `REDIS_*` settings; one still running at the end
+ * of the test file is killed.
+ *
+ * @example
+ * const worker = startWorker(await bundleWorker(entry), [redis.url]);
+ * expect(await worker.exited).toBe(0);
+ * JSON.parse(worker.stdout());
+ */
+export function startWorker(file: string, args: string[] = []): WorkerProcess {
+  const run = startNode([file, ...args], {}, undefined, 'pipe');
+  track({
+    stop: async () => {
+      if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
+      await run.exited;
+    },
+  });
+  return { ...run, write: (text) => void run.child.stdin!.write(text) };
 }

@@ -3,7 +3,7 @@ export { redisCliBin, redisServerBin } from './_internal/binaries';
 export { freePort } from './_internal/ports';
 export { stopAll } from './_internal/registry';
 export { sleep, waitFor } from './_internal/wait';
-export { bundleWorker } from './bundle-worker';
+export { bundleWorker, startWorker, type WorkerProcess } from './bundle-worker';
 export { type ChannelMessages, listenChannels } from './channels';
 export { type Closable, type CloseList, closeAfter } from './close-after';
 export { type ClusterHandle, type ClusterOptions, startCluster } from './cluster';
@@ -28,6 +28,7 @@ export {
   readmeExample,
   readmeSection,
   typecheckPrograms,
+  typecheckSections,
 } from './readme';
 export { type ReadmeBlock, readmeBlocks, typecheckBlocks } from './readme-blocks';
 export { startRedis } from './redis-server';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readmeExample, readmeSection, typecheckPrograms } from './readme';
+import { readmeExample, readmeSection, typecheckPrograms, typecheckSections } from './readme';
 import { readmeBlocks, typecheckBlocks } from './readme-blocks';
 
 // A package of its own (a README only), inside the kit so that tsx and the types resolve.
@@ -99,6 +99,8 @@ describe('readmeExample', () => {
     expect(both.output).toMatch(/program-1\.ts\(1,19\): error TS2304/);
     expect(both.output).not.toMatch(/program-0/);
     expect((await readmeExample(packageDir).typecheck()).output).toBe('');
+    const sections = await typecheckSections(packageDir, ['Server', 'Broken']);
+    expect(sections.output.trim()).toMatch(/^\S*broken\.ts\(1,19\): error TS2304[^\n]*$/);
   }, 60_000);
 });
 

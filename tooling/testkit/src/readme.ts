@@ -175,6 +175,24 @@ export function typecheckPrograms(
   );
 }
 
+/**
+ * Type-checks the programs of the README sections `titles` of the package in `packageDir`, each
+ * its own file, in one compiler run.
+ * @default timeoutMs 40_000
+ */
+export function typecheckSections(
+  packageDir: string,
+  titles: string[],
+  timeoutMs = 40_000,
+): Promise<ExampleResult> {
+  return typecheckPrograms(
+    packageDir,
+    titles.map((title) => readmeSection(packageDir, title)),
+    timeoutMs,
+    titles.map(fileName),
+  );
+}
+
 async function stop(run: NodeProcess): Promise<number | null> {
   run.child.kill('SIGTERM');
   const timer = setTimeout(() => run.child.kill('SIGKILL'), 5_000);

@@ -40,6 +40,7 @@ export function startNode(
   args: string[],
   env: Record<string, string>,
   cwd: string = rootDir,
+  stdin: 'ignore' | 'pipe' = 'ignore',
 ): NodeProcess {
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(
@@ -49,7 +50,7 @@ export function startNode(
   const child = spawn(process.execPath, args, {
     cwd,
     env: { ...inherited, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [stdin, 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
