@@ -1,49 +1,15 @@
-import { type ChildProcessByStdio, spawn } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { bundleWorker, startRedis, waitFor } from '@x/testkit';
+import { bundleWorker, startRedis, startWorker, waitFor } from '@x/testkit';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createLockManager } from './lock-manager.js';
 
-const children: ChildProcessByStdio<Writable, Readable, Readable>[] = [];
 let contender: string;
 
 beforeAll(async () => {
   contender = await bundleWorker(
     fileURLToPath(new URL('./_fixtures/contender.ts', import.meta.url)),
   );
-});
-
-function start(args: string[]): {
-  child: ChildProcessByStdio<Writable, Readable, Readable>;
-  output: () => string;
-  exited: Promise<number | null>;
-} {
-  const child = spawn(process.execPath, [contender, ...args], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    out += chunk;
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    err += chunk;
-  });
-  const exited = new Promise<number | null>((resolve) => {
-    child.on('exit', (code) => {
-      if (code !== 0 || process.env.SHOW_WORKERS)
-        process.stderr.write(`[worker exit ${code}] ${err}\n`);
-      resolve(code);
-    });
-  });
-  return { child, output: () => out, exited };
-}
-
-afterAll(() => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
 describe('8 processes contend for one key', () => {
@@ -53,13 +19,13 @@ describe('8 processes contend for one key', () => {
     const rounds = 4;
     const startAt = Date.now() + 1000;
     const workers = Array.from({ length: 8 }, () =>
-      start(['contend', redis.url, 'shared', String(rounds), String(startAt)]),
+      startWorker(contender, ['contend', redis.url, 'shared', String(rounds), String(startAt)]),
     );
     const codes = await Promise.all(workers.map((w) => w.exited));
-    expect(codes).toEqual(Array(8).fill(0));
+    expect(codes, workers.map((w) => w.stderr()).join('\n')).toEqual(Array(8).fill(0));
     const results = workers.map(
       (w) =>
-        JSON.parse(w.output().trim()) as { overlaps: number; rejected: number; tokens: number[] },
+        JSON.parse(w.stdout().trim()) as { overlaps: number; rejected: number; tokens: number[] },
     );
     expect(results.map((r) => r.overlaps)).toEqual(Array(8).fill(0));
     expect(results.map((r) => r.rejected)).toEqual(Array(8).fill(0));
@@ -83,10 +49,10 @@ describe('8 processes contend for one key', () => {
   it('a holder frozen past its TTL loses the lock; its late write is refused by fencing', async () => {
     const redis = await startRedis();
     const storage = new Redis(redis.url);
-    const frozen = start(['hold', redis.url, 'resource', '300']);
+    const frozen = startWorker(contender, ['hold', redis.url, 'resource', '300']);
     const line = await waitFor(
       'child holds the lock',
-      () => /acquired (\d+)/.exec(frozen.output()),
+      () => /acquired (\d+)/.exec(frozen.stdout()),
       {
         timeoutMs: 10_000,
       },
@@ -110,10 +76,10 @@ describe('8 processes contend for one key', () => {
         'fresh',
       );
       frozen.child.kill('SIGCONT');
-      frozen.child.stdin.write('write\n');
+      frozen.write('write\n');
       const result = await waitFor(
         'late write attempted',
-        () => /write (\d) held=(\w+)/.exec(frozen.output()),
+        () => /write (\d) held=(\w+)/.exec(frozen.stdout()),
         {
           timeoutMs: 10_000,
         },
@@ -127,6 +93,6 @@ describe('8 processes contend for one key', () => {
       frozen.child.kill('SIGCONT');
       storage.disconnect();
     }
-    expect(await frozen.exited).toBe(0);
+    expect(await frozen.exited, frozen.stderr()).toBe(0);
   }, 19_000);
 });

@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { bundleWorker, startRedis } from '@x/testkit';
+import { bundleWorker, startRedis, startWorker } from '@x/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 let worker: string;
@@ -13,25 +12,11 @@ beforeAll(async () => {
 
 type WorkerResult = Record<string, { admitted: number[]; denied: number; sources: string[] }>;
 
-function runWorker(args: string[]): Promise<WorkerResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [worker, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk;
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      err += chunk;
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (code !== 0) reject(new Error(`worker exited with ${code}: ${err}`));
-      else resolve(JSON.parse(out.trim()) as WorkerResult);
-    });
-  });
+async function runWorker(args: string[]): Promise<WorkerResult> {
+  const run = startWorker(worker, args);
+  const code = await run.exited;
+  if (code !== 0) throw new Error(`worker exited with ${code}: ${run.stderr()}`);
+  return JSON.parse(run.stdout().trim()) as WorkerResult;
 }
 
 const PROCESSES = 4;
