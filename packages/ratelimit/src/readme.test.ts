@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { readmeExample, readmeSection, startRedis, typecheckPrograms } from '@x/testkit';
+import { readmeExample, startRedis, typecheckSections } from '@x/testkit';
 import { describe, it } from 'vitest';
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
@@ -82,12 +82,9 @@ describe('README framework programs', () => {
 
   // One compiler run for both programs (tsc takes seconds on this machine).
   it('type-check as written', { timeout: 60_000 }, async ({ expect }) => {
-    const result = await typecheckPrograms(
+    const result = await typecheckSections(
       packageDir,
-      [
-        readmeSection(packageDir, 'Use with Express'),
-        readmeSection(packageDir, 'Use with Fastify'),
-      ],
+      ['Use with Express', 'Use with Fastify'],
       55_000,
     );
     expect(result.output).toBe('');

@@ -1,11 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import {
-  readmeExample,
-  readmeSection,
-  startFailingRedis,
-  startRedis,
-  typecheckPrograms,
-} from '@x/testkit';
+import { readmeExample, startFailingRedis, startRedis, typecheckSections } from '@x/testkit';
 import { Redis } from 'ioredis';
 import { describe, it } from 'vitest';
 import { createSessionStore } from './session-store';
@@ -100,12 +94,9 @@ describe.each([
 describe('README framework programs', () => {
   // One compiler run for both programs (tsc takes seconds on this machine).
   it('type-check as written', { timeout: 60_000 }, async ({ expect }) => {
-    const result = await typecheckPrograms(
+    const result = await typecheckSections(
       packageDir,
-      [
-        readmeSection(packageDir, 'Use with Express'),
-        readmeSection(packageDir, 'Use with Fastify'),
-      ],
+      ['Use with Express', 'Use with Fastify'],
       55_000,
     );
     expect(result.output).toBe('');
