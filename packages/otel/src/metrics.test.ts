@@ -2,21 +2,14 @@ import diagnostics_channel from 'node:diagnostics_channel';
 import { connectionCallChannel, INSTANCES_CHANNEL } from '@x/connection';
 import { createHybridClient } from '@x/hybrid-client';
 import { createLockManager } from '@x/lock';
-import { createRateLimiter } from '@x/ratelimit';
 import { closeAfter, startRedis, waitFor } from '@x/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Collected, meterHarness } from './_fixtures/sdk.js';
+import { type Collected, instrumentedMetrics, meterHarness, testLimiter } from './_fixtures/sdk.js';
 import { instrument } from './instrument.js';
 
 const cleanup = closeAfter(afterEach);
 
-function setup() {
-  const metrics = meterHarness();
-  const otel = instrument({ meterProvider: metrics.meterProvider, spans: false });
-  cleanup.push(() => metrics.shutdown());
-  cleanup.push(() => otel.close());
-  return { ...metrics, otel };
-}
+const setup = () => instrumentedMetrics(cleanup);
 
 const RL = { 'x.package': '@x/ratelimit' };
 
@@ -43,15 +36,7 @@ describe('metrics read from stats() at collection time', () => {
   it('Redis killed: x.fallback.served grows, the connection is unusable with a refused problem; restarted: back', async () => {
     const { collect, otel } = setup();
     const server = await startRedis();
-    const rl = createRateLimiter({
-      redis: server.url,
-      algorithm: 'fixed-window',
-      limit: 1_000,
-      windowMs: 600_000,
-      timeoutMs: 300,
-      logger: false,
-    });
-    cleanup.push(() => rl.close());
+    const rl = testLimiter(cleanup, server.url, { timeoutMs: 300 });
     expect(otel.instances).toBe(1);
     for (let i = 0; i < 3; i++) expect((await rl.consume('user-secret-1')).source).toBe('redis');
 
@@ -188,16 +173,10 @@ describe('metrics read from stats() at collection time', () => {
   it('Redis frozen: calls time out, the breaker opens (x.breaker.state), then closes once Redis answers', async () => {
     const { collect } = setup();
     const server = await startRedis();
-    const rl = createRateLimiter({
-      redis: server.url,
-      algorithm: 'fixed-window',
-      limit: 1_000,
-      windowMs: 600_000,
+    const rl = testLimiter(cleanup, server.url, {
       timeoutMs: 200,
       breaker: { maxFailures: 2, resetTimeout: 60_000 },
-      logger: false,
     });
-    cleanup.push(() => rl.close());
     await rl.consume('warm');
     await server.freeze();
     cleanup.push(() => server.resume());
@@ -232,18 +211,8 @@ describe('metrics read from stats() at collection time', () => {
   it('sums instances of one package, and keeps the counts of closed instances (counters never go down)', async () => {
     const { collect, otel } = setup();
     const server = await startRedis();
-    const make = () =>
-      createRateLimiter({
-        redis: server.url,
-        algorithm: 'fixed-window',
-        limit: 1_000,
-        windowMs: 600_000,
-        logger: false,
-      });
-    const a = make();
-    const b = make();
-    cleanup.push(() => a.close());
-    cleanup.push(() => b.close());
+    const a = testLimiter(cleanup, server.url);
+    const b = testLimiter(cleanup, server.url);
     await a.consume('k');
     await a.consume('k');
     await b.consume('k');
@@ -305,14 +274,7 @@ describe('metrics read from stats() at collection time', () => {
   it('db.client.operation.duration: every traced call, by operation and outcome, with error.type', async () => {
     const { collect } = setup();
     const server = await startRedis();
-    const rl = createRateLimiter({
-      redis: server.url,
-      algorithm: 'fixed-window',
-      limit: 1_000,
-      windowMs: 600_000,
-      logger: false,
-    });
-    cleanup.push(() => rl.close());
+    const rl = testLimiter(cleanup, server.url);
     for (let i = 0; i < 5; i++) await rl.consume('k');
     await rl.peek('k');
     const c = await collect();
@@ -346,14 +308,7 @@ describe('metrics read from stats() at collection time', () => {
     expect(otel.calls).toBe(false);
     expect(connectionCallChannel.hasSubscribers).toBe(false);
     const server = await startRedis();
-    const rl = createRateLimiter({
-      redis: server.url,
-      algorithm: 'fixed-window',
-      limit: 1_000,
-      windowMs: 600_000,
-      logger: false,
-    });
-    cleanup.push(() => rl.close());
+    const rl = testLimiter(cleanup, server.url);
     for (let i = 0; i < 4; i++) await rl.consume('k');
     const c = await metrics.collect();
     expect(
@@ -366,14 +321,7 @@ describe('metrics read from stats() at collection time', () => {
   it('close() removes every subscription: the next collection reads no stats()', async () => {
     const { collect, otel } = setup();
     const server = await startRedis();
-    const rl = createRateLimiter({
-      redis: server.url,
-      algorithm: 'fixed-window',
-      limit: 1_000,
-      windowMs: 600_000,
-      logger: false,
-    });
-    cleanup.push(() => rl.close());
+    const rl = testLimiter(cleanup, server.url);
     let reads = 0;
     const stats = rl.stats.bind(rl);
     rl.stats = () => {

@@ -1,10 +1,10 @@
 import * as api from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { createConnection } from '@x/connection';
-import { createRateLimiter } from '@x/ratelimit';
+import type { RateLimiterOptions } from '@x/ratelimit';
 import { closeAfter, startRedis, waitFor } from '@x/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { meterHarness, spanAttributeValues, traceHarness } from './_fixtures/sdk.js';
+import { meterHarness, spanAttributeValues, testLimiter, traceHarness } from './_fixtures/sdk.js';
 import { instrument } from './instrument.js';
 
 const cleanup = closeAfter(afterEach);
@@ -36,18 +36,8 @@ function inSpan<T>(
 const parentOf = (span: ReadableSpan): string | undefined => span.parentSpanContext?.spanId;
 const idOf = (span: ReadableSpan): string => span.spanContext().spanId;
 
-function limiter(url: string, extra: Record<string, unknown> = {}) {
-  const rl = createRateLimiter({
-    redis: url,
-    algorithm: 'fixed-window',
-    limit: 1_000,
-    windowMs: 600_000,
-    logger: false,
-    ...extra,
-  });
-  cleanup.push(() => rl.close());
-  return rl;
-}
+const limiter = (url: string, extra: Partial<RateLimiterOptions> = {}) =>
+  testLimiter(cleanup, url, extra);
 
 describe('spans', () => {
   it('one INTERNAL span per traced call, "<package> <operation>", a child of the active span', async () => {

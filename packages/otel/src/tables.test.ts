@@ -6,8 +6,7 @@ import type { RateLimiterStats } from '@x/ratelimit';
 import type { SessionStoreStats } from '@x/session';
 import { closeAfter, startRedis } from '@x/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { meterHarness } from './_fixtures/sdk.js';
-import { instrument } from './instrument.js';
+import { instrumentedMetrics } from './_fixtures/sdk.js';
 import { INSTRUMENTS } from './instruments.js';
 import type { HybridStatsShape } from './packages/hybrid-client.js';
 import type { LockStatsShape } from './packages/lock.js';
@@ -39,13 +38,7 @@ export const shapes: [
 
 const cleanup = closeAfter(afterEach);
 
-function setup() {
-  const metrics = meterHarness();
-  const otel = instrument({ meterProvider: metrics.meterProvider, spans: false });
-  cleanup.push(() => metrics.shutdown());
-  cleanup.push(() => otel.close());
-  return metrics;
-}
+const setup = () => instrumentedMetrics(cleanup);
 
 describe('package tables', () => {
   it('every row names a known instrument; every observed instrument is read by some row', () => {

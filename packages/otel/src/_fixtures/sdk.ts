@@ -14,6 +14,9 @@ import {
   type ReadableSpan,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
+import { createRateLimiter, type RateLimiter, type RateLimiterOptions } from '@x/ratelimit';
+import type { CloseList } from '@x/testkit';
+import { type Instrumentation, instrument } from '../instrument.js';
 
 /** A reader that exports only when the test asks (`collect()`). */
 class TestReader extends MetricReader {
@@ -125,4 +128,33 @@ export function spanAttributeValues(span: ReadableSpan): string[] {
   if (span.status.message !== undefined) values.push(span.status.message);
   values.push(span.name);
   return values;
+}
+
+/** `instrument()` with metrics only, on a {@link meterHarness}; both closed by `open`. */
+export function instrumentedMetrics(
+  open: CloseList,
+): ReturnType<typeof meterHarness> & { otel: Instrumentation } {
+  const metrics = meterHarness();
+  const otel = instrument({ meterProvider: metrics.meterProvider, spans: false });
+  open.push(() => metrics.shutdown());
+  open.push(() => otel.close());
+  return { ...metrics, otel };
+}
+
+/** A silent fixed-window limiter of 1 000 per 10 minutes on `url` (unless `extra` says otherwise), closed by `open`. */
+export function testLimiter(
+  open: CloseList,
+  url: string,
+  extra: Partial<RateLimiterOptions> = {},
+): RateLimiter {
+  const rl = createRateLimiter({
+    redis: url,
+    algorithm: 'fixed-window',
+    limit: 1_000,
+    windowMs: 600_000,
+    logger: false,
+    ...extra,
+  });
+  open.push(() => rl.close());
+  return rl;
 }
