@@ -1,6 +1,7 @@
-import { type RedisHandle, sleep, startRedis } from '@x/testkit';
-import { Redis } from 'ioredis';
+import { closeAfter, type RedisHandle, readyClient, sleep, startRedis } from '@x/testkit';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serverNow } from './_fixtures/limiters.js';
 import {
   isRateLimitClosedError,
   isRateLimitOptionsError,
@@ -12,7 +13,7 @@ import type { RateLimitResult } from './types.js';
 
 let redis: RedisHandle;
 let admin: Redis;
-const limiters: RateLimiter[] = [];
+const limiters = closeAfter(afterAll);
 let keyNo = 0;
 
 function limiter(options: Omit<RateLimiterOptions, 'redis'>): RateLimiter {
@@ -26,21 +27,11 @@ function key(): string {
   return `k${keyNo}`;
 }
 
-async function serverNow(): Promise<number> {
-  const [s, us] = await admin.time();
-  return Number(s) * 1000 + Math.floor(Number(us) / 1000);
-}
-
 const summary = (r: RateLimitResult): [boolean, number] => [r.allowed, r.remaining];
 
 beforeAll(async () => {
   redis = await startRedis();
-  admin = new Redis(redis.url);
-});
-
-afterAll(async () => {
-  await Promise.all(limiters.map((l) => l.close()));
-  admin.disconnect();
+  admin = await readyClient(redis.url);
 });
 
 describe('fixed-window', () => {
@@ -56,7 +47,7 @@ describe('fixed-window', () => {
       [false, 0],
       [false, 0],
     ]);
-    const now = await serverNow();
+    const now = await serverNow(admin);
     const windowEnd = now - (now % 600_000) + 600_000;
     for (const r of results) {
       expect(r.resetAt).toBe(windowEnd);
@@ -89,7 +80,7 @@ describe('fixed-window', () => {
     const windowMs = 600_000;
     const rl = limiter({ algorithm: 'fixed-window', limit: 3, windowMs });
     const k = key();
-    const now = await serverNow();
+    const now = await serverNow(admin);
     const cur = now - (now % windowMs);
     await admin.hset(`x:rl:${k}`, 'w', String(cur - windowMs), 'c', '2');
     await admin.pexpire(`x:rl:${k}`, 2 * windowMs);
@@ -138,7 +129,7 @@ describe('sliding-window', () => {
     const windowMs = 600_000;
     const rl = limiter({ algorithm: 'sliding-window', limit: 4, windowMs });
     const k = key();
-    const now = await serverNow();
+    const now = await serverNow(admin);
     const cur = now - (now % windowMs);
     // 8 requests in the previous window: while more than half of it still overlaps, the
     // estimate is above 4 and everything is denied; the retry time follows the weighting.
@@ -384,7 +375,7 @@ describe.each(['token-bucket', 'gcra'] as const)('%s: stored state', (algorithm)
     // Expires at the end of the window-long epoch its time falls in: after that time, and at
     // most one window after it.
     const ttl = await admin.pttl(`x:rl:${k}`);
-    const now = await serverNow();
+    const now = await serverNow(admin);
     expect(now + ttl).toBeGreaterThanOrEqual(first.resetAt - 1);
     expect(now + ttl).toBeLessThanOrEqual(first.resetAt + windowMs + 50);
     expect(summary(await rl.consume(k))).toEqual([true, 2]);

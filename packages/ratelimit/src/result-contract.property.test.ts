@@ -1,11 +1,12 @@
-import { type RedisHandle, sleep, startRedis } from '@x/testkit';
+import { closeAfter, type RedisHandle, readyClient, sleep, startRedis } from '@x/testkit';
 import fc from 'fast-check';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serverNow } from './_fixtures/limiters.js';
 import { LocalLimiter } from './_internal/local-limiter.js';
 import { FIXED_WINDOW, GCRA, SLIDING_WINDOW, TOKEN_BUCKET } from './_internal/scripts.js';
 import { rateLimitHeaders } from './http-headers.js';
-import { createRateLimiter, type RateLimiter } from './rate-limiter.js';
+import { createRateLimiter } from './rate-limiter.js';
 import type { RateLimitAlgorithm, RateLimitResult } from './types.js';
 
 // The contract of RateLimitResult (types.ts) and of the headers built from it, checked over every
@@ -134,6 +135,21 @@ function expectHeaders(r: RateLimitResult, now: number, need: number): void {
   }
 }
 
+/** A local limiter of a scenario (10 keys at most) reading `clock`. */
+function localOf(
+  algorithm: RateLimitAlgorithm,
+  s: { limit: number; windowMs: number },
+  clock: { now: number },
+): LocalLimiter {
+  return new LocalLimiter({
+    algorithm,
+    limit: s.limit,
+    windowMs: s.windowMs,
+    maxKeys: 10,
+    now: () => clock.now,
+  });
+}
+
 /** A local limiter fed `history` at its own times, its clock then set to `at`. */
 function replay(
   algorithm: RateLimitAlgorithm,
@@ -142,13 +158,7 @@ function replay(
   at: number,
 ): { local: LocalLimiter; decide: (cost: number) => RateLimitResult } {
   const clock = { now: 0 };
-  const local = new LocalLimiter({
-    algorithm,
-    limit: s.limit,
-    windowMs: s.windowMs,
-    maxKeys: 10,
-    now: () => clock.now,
-  });
+  const local = localOf(algorithm, s, clock);
   for (const h of history) {
     clock.now = h.now;
     local.decide('k', h.cost);
@@ -175,13 +185,7 @@ describe.each(ALGORITHMS)('%s, local limiter with an injected clock', (algorithm
     fc.assert(
       fc.property(scenarioArb, (s) => {
         const clock = { now: EPOCH + s.start };
-        const local = new LocalLimiter({
-          algorithm,
-          limit: s.limit,
-          windowMs: s.windowMs,
-          maxKeys: 10,
-          now: () => clock.now,
-        });
+        const local = localOf(algorithm, s, clock);
         const history: { now: number; cost: number }[] = [];
         try {
           for (const step of s.steps) {
@@ -231,11 +235,7 @@ describe('Lua scripts and the local limiter', () => {
 
   beforeAll(async () => {
     redis = await startRedis();
-    admin = new Redis(redis.url);
-  });
-
-  afterAll(() => {
-    admin.disconnect();
+    admin = await readyClient(redis.url);
   });
 
   /**
@@ -269,13 +269,7 @@ describe('Lua scripts and the local limiter', () => {
           keyNo++;
           const key = `lua:${algorithm}:${keyNo}`;
           const clock = { now: base + (s.start % 1_000_000) };
-          const local = new LocalLimiter({
-            algorithm,
-            limit: s.limit,
-            windowMs: s.windowMs,
-            maxKeys: 10,
-            now: () => clock.now,
-          });
+          const local = localOf(algorithm, s, clock);
           try {
             for (const step of s.steps) {
               clock.now += step.gap;
@@ -315,23 +309,13 @@ describe('Lua scripts and the local limiter', () => {
 describe.concurrent('scripts as shipped, on real Redis with server time', () => {
   let redis: RedisHandle;
   let admin: Redis;
-  const limiters: RateLimiter[] = [];
+  const limiters = closeAfter(afterAll);
   let keyNo = 0;
 
   beforeAll(async () => {
     redis = await startRedis();
-    admin = new Redis(redis.url);
+    admin = await readyClient(redis.url);
   });
-
-  afterAll(async () => {
-    await Promise.all(limiters.map((l) => l.close()));
-    admin.disconnect();
-  });
-
-  async function serverNow(): Promise<number> {
-    const [s, us] = await admin.time();
-    return Number(s) * 1000 + Math.floor(Number(us) / 1000);
-  }
 
   it('sliding window: a refusal never resets before it may retry (issue 17)', async ({
     expect,
@@ -344,7 +328,7 @@ describe.concurrent('scripts as shipped, on real Redis with server time', () => 
     });
     limiters.push(rl);
     for (let i = 0; i < 4; i++) expect((await rl.consume('issue-17')).allowed).toBe(true);
-    const before = await serverNow();
+    const before = await serverNow(admin);
     const refused = await rl.consume('issue-17');
     expect(refused.allowed).toBe(false);
     // The current window's 4 requests slide out during the next window: the retry lies there, and
@@ -379,9 +363,9 @@ describe.concurrent('scripts as shipped, on real Redis with server time', () => 
             for (const step of steps) {
               if (step.gap > 0) await sleep(step.gap);
               const cost = step.cost % (limit + 1);
-              const before = await serverNow();
+              const before = await serverNow(admin);
               const r = cost === 0 ? await rl.peek(key) : await rl.consume(key, cost);
-              const after = await serverNow();
+              const after = await serverNow(admin);
               const where = JSON.stringify({ limit, windowMs, step, r, before, after });
               expect(r.source, where).toBe('redis');
               // The decision was made at some server time in [before, after].

@@ -1,6 +1,7 @@
 // Test helpers: limiters closed with the test (or the file), and the "a fleet of two instances
 // loses Redis" scenario that the framework stores share.
 import { type CloseList, type RedisHandle, waitFor } from '@x/testkit';
+import type { Redis } from 'ioredis';
 import type { RateLimiterOptions } from '../options.js';
 import { createRateLimiter, type RateLimiter } from '../rate-limiter.js';
 import type { RateLimitAlgorithm } from '../types.js';
@@ -82,4 +83,10 @@ export async function untilOnRedis(limiters: RateLimiter[]): Promise<void> {
       { timeoutMs: 10_000, intervalMs: 50 },
     );
   }
+}
+
+/** The server's clock in ms (TIME), the one the scripts decide by. */
+export async function serverNow(admin: Redis): Promise<number> {
+  const [s, us] = await admin.time();
+  return Number(s) * 1000 + Math.floor(Number(us) / 1000);
 }
