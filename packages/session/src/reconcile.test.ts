@@ -2,7 +2,6 @@ import { createBreaker } from '@x/breaker';
 import {
   closeAfter,
   type FaultProxy,
-  type RedisHandle,
   readyClient,
   sleep,
   startCluster,
@@ -53,6 +52,15 @@ async function behindProxy(options: Partial<SessionStoreOptions> = {}) {
   return { r, proxy, prefix, redis, raw, a, b };
 }
 
+/** A store with the memory fallback, on a server of its own. */
+async function withMemoryFallback(options: Partial<SessionStoreOptions> = {}) {
+  const r = await startRedis();
+  const prefix = nextPrefix();
+  const redis = await readyClient(r.url);
+  const a = store({ redis, keyPrefix: prefix, fallback: 'memory', ...options });
+  return { r, prefix, redis, a };
+}
+
 /** Cuts the proxy and opens the breaker with one call that times out (then served from memory). */
 async function outage(proxy: FaultProxy, a: SessionStore): Promise<void> {
   proxy.blackhole();
@@ -66,10 +74,7 @@ async function reconciled(a: SessionStore): Promise<void> {
 
 describe('reconciliation after an outage (fallback: memory)', () => {
   it('copies sessions created in memory into Redis once it is back (restarted empty)', async () => {
-    const r: RedisHandle = await startRedis();
-    const prefix = nextPrefix();
-    const redis = await readyClient(r.url);
-    const a = store({ redis, keyPrefix: prefix, fallback: 'memory', ttlMs: 60_000 });
+    const { r, prefix, redis, a } = await withMemoryFallback({ ttlMs: 60_000 });
     await r.kill();
     await waitFor('client noticed', () => redis.status !== 'ready');
     const started = Date.now();
@@ -109,13 +114,7 @@ describe('reconciliation after an outage (fallback: memory)', () => {
   });
 
   it('keeps the absolute lifetime of a session copied from memory', async () => {
-    const r = await startRedis();
-    const prefix = nextPrefix();
-    const redis = await readyClient(r.url);
-    const a = store({
-      redis,
-      keyPrefix: prefix,
-      fallback: 'memory',
+    const { r, prefix, redis, a } = await withMemoryFallback({
       ttlMs: 60_000,
       absoluteTtlMs: 5_000,
     });
@@ -134,13 +133,7 @@ describe('reconciliation after an outage (fallback: memory)', () => {
   });
 
   it('replays a logout made in memory: destroy and rotate (Redis frozen, data kept)', async () => {
-    const r = await startRedis();
-    const prefix = nextPrefix();
-    const redis = await readyClient(r.url);
-    const a = store({
-      redis,
-      keyPrefix: prefix,
-      fallback: 'memory',
+    const { r, prefix, a } = await withMemoryFallback({
       timeoutMs: 150,
       breaker: { maxFailures: 1, resetTimeout: 300 },
     });
