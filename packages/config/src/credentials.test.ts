@@ -35,6 +35,19 @@ async function acl(port: number, ...args: string[]): Promise<unknown> {
 async function addUser(port: number, name: string, ...passwords: string[]): Promise<void> {
   await acl(port, 'SETUSER', name, 'on', ...passwords.map((p) => `>${p}`), '~*', '&*', '+@all');
 }
+/** A server with the ACL user `app` (password `pw`), and a client whose provider returns it. */
+async function appClient(options: { credentialsRefreshMs?: string } = {}) {
+  const server = await startRedis();
+  await addUser(server.port, 'app', 'pw');
+  const client = track(
+    createRedisClient({
+      url: `redis://app@127.0.0.1:${server.port}`,
+      credentials: () => ({ password: 'pw' }),
+      ...options,
+    }),
+  );
+  return { server, client };
+}
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
     () => {
@@ -244,15 +257,7 @@ describe('re-authentication of open connections', () => {
   });
 
   it('every credentialsRefreshMs without an expiry; trackCredentials returns the same tracker', async () => {
-    const server = await startRedis();
-    await addUser(server.port, 'app', 'pw');
-    const client = track(
-      createRedisClient({
-        url: `redis://app@127.0.0.1:${server.port}`,
-        credentials: () => ({ password: 'pw' }),
-        credentialsRefreshMs: '100ms',
-      }),
-    );
+    const { client } = await appClient({ credentialsRefreshMs: '100ms' });
     await waitForReady(client, { timeoutMs: 3_000 });
     const tracker = trackCredentials(client);
     expect(trackCredentials(client)).toBe(tracker);
@@ -387,14 +392,7 @@ describe('what Redis 7.0 allows (raw RESP, no client library in between)', () =>
 
 describe('subscribers', () => {
   it('RESP2 (ioredis 5): a subscribed duplicate is skipped and keeps receiving', async () => {
-    const server = await startRedis();
-    await addUser(server.port, 'app', 'pw');
-    const client = track(
-      createRedisClient({
-        url: `redis://app@127.0.0.1:${server.port}`,
-        credentials: () => ({ password: 'pw' }),
-      }),
-    ) as Redis;
+    const client = (await appClient()).client as Redis;
     await waitForReady(client, { timeoutMs: 3_000 });
     const subscriber = track(client.duplicate());
     const received: string[] = [];
