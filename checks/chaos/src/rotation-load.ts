@@ -125,6 +125,8 @@ const UNAVAILABLE = new Set([
 // awaiting a reply: maxRetriesPerRequest 0), or on the socket (reset, broken pipe).
 const LOST =
   /^(Connection is closed|Cluster isn't ready|Stream isn't writeable|Reached the max retries per request limit|(read|write) (ECONNRESET|EPIPE)|Redis is unusable \((connection_lost|breaker_open)\))/;
+/** How late after a kill round a client may still write on the socket it closed, ms. */
+const KILL_NOTICE_MS = 100;
 const LOST_CODES = new Set(['E_REDIS_NOT_CONNECTED', 'E_BREAKER_OPEN', 'ECONNRESET', 'EPIPE']);
 
 function code(error: unknown): string {
@@ -215,10 +217,11 @@ export async function runRotationLoad(options: RotationLoadOptions): Promise<Rot
   };
 
   const cache = await createHybridClient({ redis: config, logger });
-  // An acquisition or a release that a kill cut leaves the lock held until its TTL: with a TTL
-  // shorter than the time between kills, it is free again before the next kill, so the waiter's
-  // one retry is not bound to meet that kill while it waits (the holds last 1 ms).
-  const locks = createLockManager({ redis: config, logger, ttlMs: 200 });
+  // An acquisition or a release that a kill cut leaves the lock held until its TTL (the contract:
+  // nobody else may take it meanwhile); a waiter that meets the next kill while it waits fails
+  // with it. Shorter than 1 s, a TTL would be lost (LockLostError) by a holder whose acquisition
+  // round trip or event loop is slowed that much by a loaded machine.
+  const locks = createLockManager({ redis: config, logger, ttlMs: 1_000 });
   const rateLimit = 200;
   const limiter = createRateLimiter({
     redis: config,
@@ -450,17 +453,24 @@ export async function runRotationLoad(options: RotationLoadOptions): Promise<Rot
   ]);
 
   // A call that failed for good with a lost connection is explained only if a kill round ran
-  // while its last attempt did; otherwise it is a failure like any other.
+  // while its last attempt did, or ended at most KILL_NOTICE_MS before it started: the client
+  // learns that the server closed the socket only when it reads the FIN, so a command written in
+  // between is flushed as in flight. Otherwise it is a failure like any other.
   for (const { op, attempt, error } of killedAttempts) {
     const [start, end] = attempt;
-    const met = rotationFigures.killTimes.some(([sent, done]) => sent <= end && done >= start);
+    const met = rotationFigures.killTimes.some(
+      ([sent, done]) => sent <= end && done >= start - KILL_NOTICE_MS,
+    );
     if (met) {
       calls[op.replace(' (retried)', '')]!.failedKilled += 1;
       const cause = (error as Unavailable).cause;
       const what = `${op}: ${(cause?.code ?? cause?.message ?? '').slice(0, 60)}`;
       killedFailures[what] = (killedFailures[what] ?? 0) + 1;
     } else {
-      noteFailure(`${op} (no kill during the attempt)`, error);
+      const before = rotationFigures.killTimes.filter(([, done]) => done < start).at(-1);
+      const since =
+        before === undefined ? 'no kill before it' : `${start - before[1]} ms after a kill round`;
+      noteFailure(`${op} (no kill during the attempt: ${since})`, error);
     }
   }
 
