@@ -245,6 +245,7 @@ class HybridClientImpl extends EventEmitter<HybridClientEvents> implements Hybri
           this.#journal,
           o.onRecovery,
           o.timeoutMs,
+          near === undefined ? undefined : (key) => near!.drop(key),
         );
       }
     }

@@ -143,6 +143,30 @@ for (const protocol of protocols) {
       expect(c.stats().near!.epoch).toBeGreaterThan(epoch);
     });
 
+    it('a client created here tracks with NOLOOP (own writes are not echoed back); a given one without', async () => {
+      const owned = await make();
+      const given = user(protocol);
+      await given.ping();
+      const shared = await createHybridClient({ redis: given, ...OPTS });
+      open.push(shared);
+      await waitFor('tracking', () => shared.stats().near?.tracking === true);
+      const k1 = key('noloop');
+      const k2 = key('loop');
+      await owned.set(k1, 'a');
+      await warm(owned, k1);
+      await owned.set(k1, 'b');
+      await shared.set(k2, 'a');
+      await warm(shared, k2);
+      await shared.set(k2, 'b');
+      await waitFor('echo on the given client', () => shared.stats().near!.invalidations === 1);
+      await sleep(30);
+      expect(owned.stats().near!.invalidations).toBe(0);
+      expect(await warm(owned, k1)).toBe('b');
+      // Code that writes through the given connection itself is seen, because there is no NOLOOP.
+      await given.set(k2, 'c');
+      await until(shared, k2, 'c');
+    });
+
     it('an own write replaces the copy (the next read gets the new value, then caches it)', async () => {
       const c = await make();
       const k = key('own');
@@ -276,6 +300,29 @@ describe('near cache races (the reply of a read against an invalidation)', () =>
     release();
     expect(await read).toBe('v');
     expect(c.stats().near!.entries).toBe(0);
+  });
+
+  it('concurrent reads of a key share one GET; a read after a write of the key sends its own', async () => {
+    const { c, hold, release } = await paused();
+    const other = user();
+    const k = key('join');
+    await other.set(k, 'old');
+    const calls = c.stats().primary.calls;
+    hold();
+    const first = c.get(k);
+    const second = c.get(k);
+    expect(c.stats().primary.calls).toBe(calls + 1);
+    const written = c.set(k, 'new');
+    const after = c.get(k);
+    expect(c.stats().primary.calls).toBe(calls + 3);
+    release();
+    expect(await first).toBe('old');
+    expect(await second).toBe('old');
+    expect(await written).toBe(true);
+    // Read-your-writes: the read that started after the write sees it.
+    expect(await after).toBe('new');
+    await sleep(20);
+    expect(await c.get(k)).toBe('new');
   });
 
   it('without the invalidation in between, the held reply is installed (the test can fail)', async () => {

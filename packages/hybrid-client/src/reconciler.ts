@@ -40,6 +40,9 @@ export class Reconciler {
   readonly #journal: Journal;
   readonly #policy: RecoveryPolicy;
   readonly #deadlineMs: number;
+  // The near cache's drop: a write sent here must void the key's copy and reads in flight, as a
+  // write of the backend does (Redis does not tell a connection tracking with NOLOOP).
+  readonly #drop: ((key: string) => void) | undefined;
   #stopped = false;
 
   constructor(
@@ -48,7 +51,9 @@ export class Reconciler {
     journal: Journal,
     policy: RecoveryPolicy,
     timeoutMs: number,
+    drop?: (key: string) => void,
   ) {
+    this.#drop = drop;
     this.#client = client;
     this.#store = store;
     this.#journal = journal;
@@ -114,6 +119,7 @@ export class Reconciler {
     if (client.status !== 'ready') throw new Error('Connection is closed (reconciliation)');
     const work: Promise<unknown>[] = [];
     for (const [key, entry] of entries) {
+      this.#drop?.(key);
       if (policy === 'invalidate' || (policy === 'none' && entry.uncertain)) {
         work.push(client.del(key));
       } else if (policy === 'replay') work.push(this.#replay(key));

@@ -5,7 +5,7 @@ import {
   isBreakerOpenError,
 } from '@x/breaker';
 import type { RedisClient } from '@x/config';
-import { type Connection, connectionCallChannel } from '@x/connection';
+import { type Connection, connectionCallChannel, corkUntilNextTick } from '@x/connection';
 import type { LocalCache } from '@x/local-cache';
 import { Command, Redis, type RedisOptions } from 'ioredis';
 import { KEEP_EXPIRY } from './_internal/journal.js';
@@ -96,6 +96,9 @@ export class RedisBackend implements Backend {
   readonly #near: NearCache | undefined;
   // True when GET / SET are sent as ioredis commands the guard rejects itself at the deadline.
   #direct = false;
+  // Cork the socket per tick (one writev for the commands of a tick): a standalone client created
+  // here only (a given client's socket is the user's).
+  readonly #cork: boolean;
   // The options the client's own methods give their commands (shared: a Command only reads them).
   #commandOptions: { keyPrefix?: string; replyEncoding: 'utf8' } = { replyEncoding: 'utf8' };
 
@@ -114,6 +117,7 @@ export class RedisBackend implements Backend {
     this.#memory = memory;
     this.#host = host;
     this.#serveFromMemory = serveFromMemory;
+    this.#cork = !connection.isCluster && connection.owned;
     this.#directCommands(connection.client);
   }
 
@@ -233,13 +237,18 @@ export class RedisBackend implements Backend {
     if (near !== undefined) {
       const hit = near.get(key);
       if (hit !== undefined) return Promise.resolve(hit);
+      const joined = near.joinable(key);
+      if (joined !== undefined) return joined;
       seq = near.begin(key);
     }
     this.calls++;
     if (this.#fast()) {
-      return this.#direct
+      if (this.#cork) corkUntilNextTick(this.#client);
+      const reply = this.#direct
         ? this.#guard.send(RedisBackend.#SEND_GET, this, key, seq)
         : this.#guard.call(RedisBackend.#GET, this, key, seq);
+      if (seq !== 0) near!.sent(key, seq, reply);
+      return reply;
     }
     return this.#connection.execute(
       (c) => c.get(key).then((v) => RedisBackend.#GET.map!(v, this, key, seq, undefined)),
@@ -254,6 +263,7 @@ export class RedisBackend implements Backend {
     this.#near?.drop(key);
     this.calls++;
     if (this.#fast()) {
+      if (this.#cork) corkUntilNextTick(this.#client);
       return this.#direct
         ? this.#guard.send(RedisBackend.#SEND_SET, this, key, value, options)
         : this.#guard.call(RedisBackend.#SET, this, key, value, options);

@@ -66,13 +66,16 @@ const now = (): number => performance.now();
  * one this read registered. Then: if the invalidation came first, the marker is gone and the
  * (possibly old) reply is not installed; if the reply came first, it is installed and the
  * invalidation removes it when it arrives. No other order exists, so a value overwritten before
- * the read's reply was handled can never be installed. A second read of the same key replaces
- * the marker, so only the latest read in flight installs.
+ * the read's reply was handled can never be installed. A second read of the same key while one
+ * is in flight shares its marker: the first reply installs, the others find it gone.
  *
  * **Own writes.** Redis tracks only keys a connection *read*, so a written value is not installed
- * (nobody would invalidate it); a write drops the key's copy and marker before it is sent. For the
- * same reason tracking does not use `NOLOOP`: a write of a key this client read must invalidate
- * its own copy too (by Redis, in order, whoever wrote it).
+ * (nobody would invalidate it); a write drops the key's copy and marker before it is sent (a read
+ * sent earlier on the same connection then installs nothing, a read sent later sees the write).
+ * On a client someone gave us, tracking does not use `NOLOOP`: other code may write through that
+ * connection without passing here, and only Redis' own invalidation would void our copy then. On
+ * a client we created every write passes here, so `NOLOOP` spares the echo of each own write
+ * (which would also void the copy that the next read installs).
  */
 export class NearCache {
   hits = 0;
@@ -87,6 +90,8 @@ export class NearCache {
   #usable = false;
   #seq = 0;
   readonly #markers = new Map<string, number>();
+  // GETs in flight that a read of the same key may join instead of sending its own.
+  readonly #inFlight = new Map<string, { seq: number; reply: Promise<string | null> }>();
   // When each recent epoch stopped being fresh (performance.now()).
   readonly #ended = new Map<number, number>();
   // Copies of an epoch below this were flushed: never served, not even stale.
@@ -169,6 +174,11 @@ export class NearCache {
   begin(key: string): number {
     if (!this.#fresh || !this.#inScope(key)) return 0;
     const markers = this.#markers;
+    // A read of the key already in flight: this one shares its marker. Whichever reply comes
+    // first installs (and removes the marker); an invalidation before it voids them all. A new
+    // marker per read would let a hot key, read again before each reply, never be installed.
+    const current = markers.get(key);
+    if (current !== undefined) return current;
     if (markers.size >= MAX_MARKERS) markers.clear();
     const seq = this.#seq === 0x3fffffff ? 1 : this.#seq + 1;
     this.#seq = seq;
@@ -177,12 +187,38 @@ export class NearCache {
   }
 
   /**
+   * The reply of a GET of `key` already in flight (sent while copies were fresh, after the last
+   * write of the key by this client and its last invalidation), which a read may wait for instead
+   * of sending its own: a hot key that was just written or invalidated costs one round trip, not
+   * one per reader. `undefined` when there is none.
+   */
+  joinable(key: string): Promise<string | null> | undefined {
+    return this.#inFlight.get(key)?.reply;
+  }
+
+  /** `reply` is the GET of `key` registered as `seq` (see {@link joinable}). */
+  sent(key: string, seq: number, reply: Promise<string | null>): void {
+    if (seq === 0) return;
+    const inFlight = this.#inFlight;
+    if (inFlight.size >= MAX_MARKERS) inFlight.clear();
+    inFlight.set(key, { seq, reply });
+  }
+
+  /** The GET registered as `seq` settled: later reads send their own. */
+  #settled(key: string, seq: number): void {
+    const inFlight = this.#inFlight;
+    if (inFlight.get(key)?.seq === seq) inFlight.delete(key);
+  }
+
+  /**
    * The reply of the read that registered `seq` for `key`: stored as a fresh copy if nothing
    * invalidated the key (or changed the epoch) since, else dropped. `null` (no such key) stores
    * nothing.
    */
   install(key: string, seq: number, value: string | Buffer | null): void {
-    if (seq === 0 || !this.#claim(key, seq) || value === null) return;
+    if (seq === 0) return;
+    this.#settled(key, seq);
+    if (!this.#claim(key, seq) || value === null) return;
     if (typeof value === 'string') this.store.set(key, value, { meta: this.#epoch });
     else this.store.setBuffer(key, value, { meta: this.#epoch });
   }
@@ -198,7 +234,9 @@ export class NearCache {
 
   /** The read that registered `seq` ended without a reply to install (failed, timed out). */
   end(key: string, seq: number): void {
-    if (seq !== 0) this.#claim(key, seq);
+    if (seq === 0) return;
+    this.#settled(key, seq);
+    this.#claim(key, seq);
   }
 
   /** True (and the marker removed) when `seq` is still the marker of `key`. */
@@ -221,6 +259,7 @@ export class NearCache {
   /** A write of `key` by this client: its copy and any read in flight are void. */
   drop(key: string): void {
     this.#markers.delete(key);
+    this.#inFlight.delete(key);
     const entry = this.store.peek(key);
     if (entry !== undefined && isKept(entry.meta)) this.store.del(key);
   }
@@ -232,6 +271,7 @@ export class NearCache {
    */
   #supersede(key: string): void {
     this.#markers.delete(key);
+    this.#inFlight.delete(key);
     const store = this.store;
     const entry = store.peek(key);
     if (entry === undefined || !isCopy(entry.meta)) return;
@@ -262,6 +302,7 @@ export class NearCache {
       this.#flushed = this.#epoch + 1;
       this.#epoch++;
       this.#markers.clear();
+      this.#inFlight.clear();
       return;
     }
     const prefix = this.#scope.keyPrefix;
@@ -301,6 +342,7 @@ export class NearCache {
     this.#fresh = fresh;
     this.#epoch++;
     this.#markers.clear();
+    this.#inFlight.clear();
   }
 
   /**
@@ -317,6 +359,7 @@ export class NearCache {
   /** Forgets every marker and copy (the client closes). */
   clear(): void {
     this.#markers.clear();
+    this.#inFlight.clear();
   }
 
   /** `stats().near`. */

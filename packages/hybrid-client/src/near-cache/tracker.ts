@@ -9,6 +9,13 @@ export interface TrackingSpec {
   mode: 'default' | 'broadcast';
   /** Broadcast prefixes as the server sees them (ioredis' `keyPrefix` already in front). */
   prefixes: readonly string[];
+  /**
+   * `NOLOOP`: no invalidation for the data connection's own writes. Only for a connection whose
+   * every write goes through this package (a client it created), which drops the copies of what
+   * it writes before sending: a write by someone else on a shared connection would then never
+   * invalidate anything.
+   */
+  noLoop: boolean;
 }
 
 /** What a tracker tells the near cache. */
@@ -233,6 +240,7 @@ export class Tracker {
       args.push('BCAST');
       for (const prefix of this.#spec.prefixes) args.push('PREFIX', prefix);
     }
+    if (this.#spec.noLoop) args.push('NOLOOP');
     // OFF first: a connection already tracking (an earlier redirect, other prefixes) could refuse
     // the new ON. Both in one write, so nothing the client sends falls between them.
     const off = run(() => data.call('CLIENT', 'TRACKING', 'OFF'));

@@ -56,6 +56,11 @@ export function startTracking(
   const spec: TrackingSpec = {
     mode: options.mode,
     prefixes: options.prefixes.map((p) => keyPrefix + p),
+    // A client created here carries only this package's writes, each of which drops its copies
+    // before it is sent: Redis need not echo them back (an invalidation per own write of a key
+    // read before, which would also void the copy the next read installs). A client given to us
+    // may carry writes of other code: those must invalidate, so no NOLOOP there.
+    noLoop: connection.owned,
   };
   const run: GuardedRun = (fn) => connection.execute(fn, { operation: 'tracking' });
   const retryMs = Math.min(connection.probeIntervalMs, 1_000);
