@@ -58,12 +58,30 @@ const CASES: CaseEntry[] = [
     aliases: ['observability', 'opentelemetry'],
     load: async () => (await import('./cases/otel')).otelCase,
   },
+  {
+    id: 8,
+    name: 'near-hit',
+    aliases: ['near', 'near-cache', 'memory-bound'],
+    load: async () => (await import('./cases/near-hit')).nearHitCase,
+  },
+  {
+    id: 9,
+    name: 'near-zipf',
+    aliases: ['near', 'near-cache', 'zipf'],
+    load: async () => (await import('./cases/near-zipf')).nearZipfCase,
+  },
+  {
+    id: 10,
+    name: 'near-coherence',
+    aliases: ['near', 'near-cache', 'invalidation', 'fail-safe'],
+    load: async () => (await import('./cases/near-invalidation')).nearInvalidationCase,
+  },
 ];
 
 const USAGE = `usage: pnpm bench [-- [--quick] [--strict] [case ...]]
   --quick    fewer rounds and shorter runs (a smoke run; figures are noisier)
   --strict   exit 1 when a bar is not met
-  case       a number (1-6) or name: ${CASES.map((c) => c.name).join(', ')}`;
+  case       a number (1-10) or name: ${CASES.map((c) => c.name).join(', ')}`;
 
 function parseArgs(argv: string[]): { quick: boolean; strict: boolean; filters: string[] } {
   const filters: string[] = [];

@@ -1,0 +1,167 @@
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { createHybridClient, type HybridClient } from '@x/hybrid-client';
+import { Redis } from 'ioredis';
+import type { BenchCase, BenchContext, CaseResult } from '../_internal/context';
+import { benchRedis, keys } from '../_internal/redis';
+import type { Row } from '../_internal/report';
+import { percentile } from '../_internal/stats';
+
+const CASE = '10 near-cache coherence';
+const INSTANCES = 4;
+const BAR_P99_MS = 2;
+const BAR_HIT_RATIO = 0.99;
+
+/** Wall-clock ms with sub-ms precision, comparable across processes of one machine. */
+const wall = (): number => performance.timeOrigin + performance.now();
+
+// The writer: another process, plain ioredis. For each line it reads (a value), it writes the key
+// and prints the moment the write was acknowledged.
+const WRITER = `
+const { Redis } = require('ioredis');
+const r = new Redis(Number(process.argv[1]));
+const wall = () => performance.timeOrigin + performance.now();
+require('node:readline').createInterface({ input: process.stdin }).on('line', async (value) => {
+  if (value === 'quit') { await r.quit(); process.exit(0); }
+  await r.set(process.argv[2], value);
+  process.stdout.write(value + ' ' + wall() + '\\n');
+});
+`;
+
+async function trackedClient(url: string): Promise<HybridClient> {
+  const c = await createHybridClient({ redis: url, logger: false, timeoutMs: 250 });
+  const t0 = performance.now();
+  while (c.stats().near?.tracking !== true) {
+    if (performance.now() - t0 > 5_000) throw new Error('near cache tracking not established');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return c;
+}
+
+/**
+ * Case 10, invalidation delay: another process writes a key that 4 hybrid clients of this
+ * process keep reading (each in its own loop that lets the event loop turn between reads); for
+ * each write, the time from its acknowledgement (in the writer) until the last of the 4 clients
+ * stops serving the old value. Then the fail-safe: 1 000 keys read in the minute before a 4 s
+ * outage (SIGKILL), read again during it: the share of reads that find their value, with and
+ * without the near cache.
+ */
+export const nearInvalidationCase: BenchCase = {
+  async run(ctx: BenchContext): Promise<CaseResult> {
+    const writes = ctx.quick ? 100 : 400;
+    const redis = await benchRedis();
+    const key = 'coherence:k';
+    const seed = new Redis(redis.url);
+    await seed.set(key, 'v0');
+    seed.disconnect();
+    const clients: HybridClient[] = [];
+    for (let i = 0; i < INSTANCES; i++) clients.push(await trackedClient(redis.url));
+
+    // Each instance: read in a loop; note when it first serves each new value.
+    const seen = clients.map(() => new Map<string, number>());
+    let stop = false;
+    const readers = clients.map(async (c, i) => {
+      let last: string | null = null;
+      while (!stop) {
+        const value = await c.get(key);
+        if (value !== last) {
+          last = value;
+          if (value !== null && !seen[i]!.has(value)) seen[i]!.set(value, wall());
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+    });
+    const writer = spawn(process.execPath, ['-e', WRITER, String(redis.port), key], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      cwd: process.cwd(),
+    });
+    const acks = new Map<string, number>();
+    const lines = createInterface({ input: writer.stdout! });
+    let pending: (() => void) | undefined;
+    lines.on('line', (line) => {
+      const [value, at] = line.split(' ');
+      acks.set(value!, Number(at));
+      pending?.();
+    });
+    const delays: number[] = [];
+    for (let i = 1; i <= writes; i++) {
+      const value = `v${i}`;
+      const acked = new Promise<void>((resolve) => {
+        pending = resolve;
+      });
+      writer.stdin!.write(`${value}\n`);
+      await acked;
+      // Every instance has served the new value (bounded wait), then the next write.
+      const t0 = performance.now();
+      while (!seen.every((m) => m.has(value)) && performance.now() - t0 < 1_000) {
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      const at = acks.get(value)!;
+      const last = Math.max(...seen.map((m) => m.get(value) ?? Number.POSITIVE_INFINITY));
+      delays.push(last - at);
+      await new Promise((r) => setTimeout(r, 3));
+    }
+    stop = true;
+    writer.stdin!.write('quit\n');
+    await Promise.all(readers);
+    const nearStats = clients[0]!.stats().near!;
+    for (const c of clients) await c.close();
+    const sorted = Float64Array.from(delays).sort();
+    const p50 = percentile(sorted, 0.5);
+    const p99 = percentile(sorted, 0.99);
+    const max = sorted[sorted.length - 1]!;
+    const rows: Row[] = [
+      {
+        case: CASE,
+        subject: `invalidation delay, ${INSTANCES} instances, writes by another process`,
+        p50Ms: p50,
+        p99Ms: p99,
+        maxMs: max,
+        bar: `p99 ≤ ${BAR_P99_MS} ms`,
+        met: p99 <= BAR_P99_MS && Number.isFinite(max),
+        note: `${writes} writes; from the writer's acknowledgement until the last instance serves the new value (includes that instance's re-read from Redis); ${nearStats.invalidations} invalidations seen by one instance`,
+      },
+    ];
+
+    // ---- the fail-safe through a 4 s outage -------------------------------------------------------
+    for (const nearCache of [true, false]) {
+      const server = await benchRedis();
+      const hot = keys('hot', 1_000);
+      const w = new Redis(server.url);
+      await w.mset(...hot.flatMap((k) => [k, `value of ${k}`]));
+      w.disconnect();
+      const c = nearCache
+        ? await trackedClient(server.url)
+        : await createHybridClient({ redis: server.url, logger: false, nearCache: false });
+      // Read in the minute before the fault (twice: the second pass is served by copies).
+      for (let pass = 0; pass < 2; pass++) for (const k of hot) await c.get(k);
+      await server.kill();
+      const t0 = performance.now();
+      let reads = 0;
+      let found = 0;
+      let staleMarked = 0;
+      while (performance.now() - t0 < 4_000) {
+        for (const k of hot) {
+          reads++;
+          const entry = await c.getEntry(k);
+          if (entry?.value === `value of ${k}`) {
+            found++;
+            if (entry.stale) staleMarked++;
+          }
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      await c.close();
+      const ratio = found / reads;
+      rows.push({
+        case: CASE,
+        subject: `hit ratio in a 4 s outage, ${nearCache ? 'near cache on (default)' : 'nearCache: false'}`,
+        ratio,
+        bar: nearCache ? `≥ ${BAR_HIT_RATIO * 100} % of reads` : undefined,
+        met: nearCache ? ratio >= BAR_HIT_RATIO : undefined,
+        note: `${reads} reads of 1 000 keys read before the fault (SIGKILL): ${(ratio * 100).toFixed(2)} % found their value, ${staleMarked} marked stale (ratio = share of reads that found their value)`,
+      });
+    }
+    return { rows };
+  },
+};
