@@ -14,6 +14,7 @@ export interface CloseList {
  * does not depend on the runner): last added first, each awaited, every one of them even when one
  * throws (the first error is thrown after). `first` runs before them, e.g. `resumeFrozen`: a
  * server a failed assertion left frozen would hold every `close()`.
+ * @default options.first none
  *
  * @example
  * const open = closeAfter(afterEach);
