@@ -4,7 +4,14 @@
 // on RESP2 and RESP3 data connections (RESP3 needs ioredis 6: X_IOREDIS=6).
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { type RedisHandle, redisCliBin, sleep, startRedis, waitFor } from '@x/testkit';
+import {
+  type RedisHandle,
+  redisCliBin,
+  sleep,
+  startFaultProxy,
+  startRedis,
+  waitFor,
+} from '@x/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FAST, testLogger } from './_internal/testing.js';
@@ -341,9 +348,50 @@ describe('near cache races (the reply of a read against an invalidation)', () =>
   });
 });
 
+describe('near cache lease', () => {
+  it('invalidations held up on the way: copies stop being served as fresh within the lease', async () => {
+    const proxy = await startFaultProxy({ target: redis });
+    const c = await createHybridClient({
+      redis: proxy.url,
+      ...FAST,
+      timeoutMs: 250,
+      healthCheckIntervalMs: 0,
+      logger: false,
+    });
+    open.push(c);
+    await waitFor('tracking', () => c.stats().near?.tracking === true);
+    const other = user();
+    const k = key('lease');
+    await other.set(k, 'old');
+    await warm(c, k);
+    proxy.blackhole();
+    await other.set(k, 'new');
+    const t0 = performance.now();
+    // Until the lease runs out the copy may still be served; after it, never as fresh.
+    let last = await c.getEntry(k);
+    while (last?.source === 'near' && performance.now() - t0 < 2_000) {
+      expect(last.value).toBe('old');
+      await sleep(5);
+      last = await c.getEntry(k);
+    }
+    const elapsed = performance.now() - t0;
+    expect(last?.source).not.toBe('near');
+    // The lease (250 ms) and a beat, with room for late timers on a loaded machine. Without the
+    // lease the copy would be served until the 2 s limit of the loop: no Redis call is made (every
+    // read is a hit) and the health check is off.
+    expect(elapsed).toBeLessThan(1_000);
+    expect(c.stats().near!.tracking).toBe(false);
+    proxy.pass();
+    await waitFor('the new value', async () => (await c.get(k)) === 'new', { timeoutMs: 10_000 });
+    await waitFor('tracking back', () => c.stats().near!.tracking === true, { timeoutMs: 10_000 });
+    await proxy.close();
+  });
+});
+
 describe('near cache options', () => {
   it('nearCache: false: every read goes to Redis, no tracking, stats().near is null', async () => {
-    const c = await createHybridClient({ redis: redis.url, ...OPTS, nearCache: false });
+    const alone = await startRedis();
+    const c = await createHybridClient({ redis: alone.url, ...OPTS, nearCache: false });
     open.push(c);
     const k = key('off');
     await c.set(k, 'v');
@@ -352,7 +400,9 @@ describe('near cache options', () => {
     await c.get(k);
     expect(c.stats().primary.calls).toBe(calls + 2);
     expect(c.stats().near).toBeNull();
-    const list = String(await user().call('CLIENT', 'LIST'));
+    const admin = new Redis(alone.url);
+    const list = String(await admin.call('CLIENT', 'LIST'));
+    admin.disconnect();
     expect(list).not.toMatch(/invalidation/);
   });
 

@@ -16,6 +16,8 @@ export interface TrackingSpec {
    * invalidate anything.
    */
   noLoop: boolean;
+  /** See the lease of {@link Tracker}, ms. */
+  leaseMs: number;
 }
 
 /** What a tracker tells the near cache. */
@@ -39,6 +41,7 @@ function nameIn(reply: unknown): string | undefined {
 }
 
 function noop(): void {}
+const now = (): number => performance.now();
 
 /**
  * One tracked pair of connections to one server: the data connection, whose reads Redis tracks
@@ -55,6 +58,15 @@ function noop(): void {}
  * Before that, it checks with `CLIENT LIST ID <id>` on the data connection that `<id>` is its own
  * invalidation connection on the same server (after a Sentinel failover the two connections may
  * briefly point at two servers, where the same id may name somebody else's connection).
+ *
+ * **The lease.** A connection that stays open can still stop delivering (a network path that
+ * holds packets, a proxy that stalls): invalidations would then wait while copies are served. So
+ * the tracker sends a `PING` on the invalidation connection every `leaseMs / 3` (`TrackingSpec`); its `PONG` comes
+ * after every invalidation Redis sent before it, so when it arrives every write Redis applied
+ * before the PING was sent has been delivered. When no PING sent within the last `leaseMs` has
+ * been answered, tracking counts as lost until one is: a copy is never served more than about
+ * `leaseMs` (plus one beat) after a write whose invalidation is held up on the way. This is not a
+ * health check (it never says whether Redis is usable): it bounds how stale a copy can be.
  */
 export class Tracker {
   readonly data: Redis;
@@ -65,6 +77,13 @@ export class Tracker {
   readonly #sink: TrackerSink;
   readonly #retryMs: number;
   readonly #reconnectOnMismatch: boolean;
+  readonly #leaseMs: number;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #pinging = false;
+  // performance.now() when the newest answered PING was sent (or tracking was set up).
+  #confirmed = 0;
+  // Tracking holds on the server, but the lease ran out: back once a PING is answered.
+  #leaseLost = false;
   #tracking = false;
   // Bumped by every close of either side: a setup that saw another value is void.
   #generation = 0;
@@ -98,6 +117,7 @@ export class Tracker {
     reconnectOnMismatch = false,
   ) {
     this.#reconnectOnMismatch = reconnectOnMismatch;
+    this.#leaseMs = spec.leaseMs;
     this.data = data;
     this.invalidation = invalidation;
     this.#name = name;
@@ -123,6 +143,8 @@ export class Tracker {
     // Cluster node connections are lazy: nothing connects them until a command is sent.
     if (this.data.status === 'wait') this.data.connect().catch(noop);
     if (inv.status === 'wait') inv.connect().catch(noop);
+    this.#heartbeat = setInterval(this.#beat, Math.max(10, Math.round(this.#leaseMs / 3)));
+    this.#heartbeat.unref();
     this.#kick();
   }
 
@@ -132,6 +154,8 @@ export class Tracker {
     this.#closed = true;
     clearTimeout(this.#retry);
     this.#retry = undefined;
+    clearInterval(this.#heartbeat);
+    this.#heartbeat = undefined;
     this.data.off('close', this.#onDataClose);
     this.data.off('ready', this.#kick);
     const inv = this.invalidation;
@@ -161,6 +185,7 @@ export class Tracker {
 
   #lost(): void {
     this.#generation++;
+    this.#leaseLost = false;
     if (!this.#tracking) return;
     this.#tracking = false;
     this.#sink.changed();
@@ -189,6 +214,8 @@ export class Tracker {
     if (this.#closed) return;
     if (ok) {
       this.established++;
+      this.#confirmed = now();
+      this.#leaseLost = false;
       this.#tracking = true;
       this.#sink.changed();
       return;
@@ -204,6 +231,36 @@ export class Tracker {
       this.#retry.unref();
     }
   }
+
+  /** One beat of the lease: expire it when due, and keep one PING in flight. */
+  readonly #beat = (): void => {
+    const t = now();
+    if (this.#tracking && t - this.#confirmed > this.#leaseMs) {
+      this.#tracking = false;
+      this.#leaseLost = true;
+      this.#sink.changed();
+    }
+    const inv = this.invalidation;
+    if (this.#pinging || !this.#subscribed || inv.status !== 'ready') return;
+    this.#pinging = true;
+    const generation = this.#generation;
+    inv.ping().then(
+      () => {
+        this.#pinging = false;
+        if (this.#closed || generation !== this.#generation) return;
+        this.#confirmed = t;
+        // Answered in time again: every invalidation sent before the PING has arrived.
+        if (this.#leaseLost && now() - t <= this.#leaseMs) {
+          this.#leaseLost = false;
+          this.#tracking = true;
+          this.#sink.changed();
+        }
+      },
+      () => {
+        this.#pinging = false;
+      },
+    );
+  };
 
   readonly #onRetry = (): void => {
     this.#retry = undefined;

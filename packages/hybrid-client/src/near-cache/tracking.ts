@@ -61,6 +61,9 @@ export function startTracking(
     // read before, which would also void the copy the next read installs). A client given to us
     // may carry writes of other code: those must invalidate, so no NOLOOP there.
     noLoop: connection.owned,
+    // How stale a copy may get while invalidations are held up on the way (see the Tracker's
+    // lease): the call deadline, at least 250 ms (one PING in flight every third of it).
+    leaseMs: Math.max(250, connection.timeoutMs),
   };
   const run: GuardedRun = (fn) => connection.execute(fn, { operation: 'tracking' });
   const retryMs = Math.min(connection.probeIntervalMs, 1_000);
