@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCluster, startFaultProxy, startRedis, startReplicaSet } from '@x/testkit';
+import { startWriter, type WriteLog } from './coherence';
 import {
   type CredentialRotation,
   createAclUser,
@@ -143,6 +144,14 @@ export async function runScenario(
     if (scenario.rotation && targets.redis) {
       rotation = await setUpRotation(targets.redis.port, scenario.rotation);
     }
+    // The shared keys' writer: another process than the workers, writing straight to Redis (past
+    // the fault proxy), so its writes go on while the workers' links are faulted.
+    let writerEnv = targets.redis ? { REDIS_URL: targets.redis.url } : env;
+    if (rotation && targets.redis) {
+      await createAclUser([targets.redis.port], 'coherence', 'coherence-pw');
+      writerEnv = { REDIS_URL: `redis://coherence:coherence-pw@127.0.0.1:${targets.redis.port}` };
+    }
+    let writeLog: WriteLog | undefined;
     const ready: Promise<void>[] = [];
     const done: Promise<void>[] = [];
     for (let id = 0; id < workers; id++) {
@@ -177,8 +186,15 @@ export async function runScenario(
       );
     }
     await Promise.all(ready);
+    const writer = startWriter(writerEnv);
     const start = Date.now();
     for (const child of children) child.send({ type: 'go' });
+    const writing = new Promise<void>((resolve) =>
+      setTimeout(async () => {
+        writeLog = await writer.stop();
+        resolve();
+      }, scenario.durationMs),
+    );
     // Rotating credentials run for the whole load, then stop (the workers' final checks and
     // close() run on the last password).
     const rotating = rotation?.start().then(async (running) => {
@@ -220,6 +236,7 @@ export async function runScenario(
       prevDone = at;
     }
     await rotating;
+    await writing;
     const exited = await Promise.race([
       Promise.all(done).then(() => true),
       new Promise<false>((r) => setTimeout(() => r(false), scenario.durationMs + 30_000)),
@@ -241,6 +258,7 @@ export async function runScenario(
       operationTimeoutMs,
       workers,
       ...(rotationFigures ? { rotation: rotationFigures } : {}),
+      writeLog: writeLog ?? [],
     });
     return { scenario: scenario.name, figures, violations, timeline };
   } finally {

@@ -1,4 +1,5 @@
 import { type AuthFigures, authChecks } from './auth-invariants';
+import { type CoherenceFigures, checkCoherence, type WriteLog } from './coherence';
 import type { RotationFigures } from './credential-rotator';
 import type { LockInterval, WorkerSummary } from './protocol';
 import type { Scenario } from './scenarios';
@@ -45,6 +46,8 @@ export interface Figures {
   recoveryMs: number | undefined;
   /** Scenario `credential-rotation` only: credential failures, rotations, kills (auth-invariants.ts). */
   auth?: AuthFigures;
+  /** The near-cache invariant (coherence.ts); absent when no write log was given. */
+  coherence?: CoherenceFigures;
 }
 
 /** What the controller hands to {@link evaluate}. */
@@ -60,6 +63,8 @@ export interface Observations {
   rateLimit?: number;
   /** What the controller's credential rotation did (scenario `credential-rotation`). */
   rotation?: RotationFigures;
+  /** The acknowledged writes of the shared keys (coherence.ts); the controller always gives it. */
+  writeLog?: WriteLog;
 }
 
 function lockChecks(intervals: LockInterval[]): { overlaps: number; monotonic: boolean } {
@@ -206,6 +211,17 @@ export function evaluate(o: Observations): { figures: Figures; violations: strin
   const auth = authChecks(o.scenario, o.summaries, o.rotation, v);
   // ---- end credential-rotation ----
 
+  // ---- coherence: no read older than the invalidation bound, but the fail-safe's (coherence.ts) ----
+  const coherence =
+    o.writeLog === undefined
+      ? undefined
+      : checkCoherence(
+          ok.map((s) => ({ id: s.id, reads: s.coherence })),
+          o.writeLog,
+          v,
+        );
+  // ---- end coherence ----
+
   return {
     figures: {
       crashes,
@@ -232,6 +248,7 @@ export function evaluate(o: Observations): { figures: Figures; violations: strin
       failoverMs,
       recoveryMs,
       ...(auth ? { auth } : {}),
+      ...(coherence ? { coherence } : {}),
     },
     violations: v,
   };

@@ -63,6 +63,8 @@ export interface WorkerSummary {
    * sampled once a second in between (no forced GC: a leak shows as a rising floor).
    */
   heap: { before: number; after: number; samples: [number, number][] };
+  /** Reads of the shared keys (see coherence.ts), 4 numbers per read. */
+  coherence?: number[];
   unhandled: string[];
   /** With `credentials`: what the credentials did (see worker-auth.ts). */
   auth?: AuthSummary;

@@ -22,6 +22,7 @@ export function formatReport(results: ScenarioResult[]): string {
     'failover',
     'recovery',
     'auth failures (rotations / kills)',
+    'coherence: reads near / stale, max lag',
     'invariants',
   ];
   const rows = results.map(({ scenario, figures: f, violations }) => [
@@ -42,6 +43,9 @@ export function formatReport(results: ScenarioResult[]): string {
     f.outages > 1 ? `${ms(f.failoverMs)} (max of ${f.outages})` : ms(f.failoverMs),
     f.outages > 1 ? `${ms(f.recoveryMs)} (max of ${f.outages})` : ms(f.recoveryMs),
     f.auth ? `${f.auth.failures} (${f.auth.rotations} / ${f.auth.killRounds})` : '—',
+    f.coherence
+      ? `${f.coherence.reads} ${f.coherence.nearReads} / ${f.coherence.staleReads}, ${ms(f.coherence.maxLagMs)}`
+      : '—',
     violations.length ? `BROKEN (${violations.length})` : 'held',
   ]);
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;

@@ -7,6 +7,14 @@ import { createHybridClient } from '@x/hybrid-client';
 import { createLockManager } from '@x/lock';
 import { createRateLimiter } from '@x/ratelimit';
 import { createSessionStore } from '@x/session';
+import {
+  type CoherenceReads,
+  SHARED_KEYS,
+  SOURCE_CODES,
+  sharedKey,
+  versionOf,
+  wall,
+} from './coherence';
 import { DEADLINE_MARGIN_MS } from './invariants';
 import type { ControllerMessage, WorkerConfig, WorkerMessage, WorkerSummary } from './protocol';
 import { type AuthWatch, watchAuth } from './worker-auth';
@@ -198,8 +206,28 @@ async function main(): Promise<void> {
     }
   };
 
+  // ---- coherence: reads of the keys another process writes (coherence.ts) ----
+  const coherence: CoherenceReads = [];
+  const coherenceLoop = async () => {
+    for (let i = 0; Date.now() < end; i++) {
+      const k = (i * 7 + config.id) % SHARED_KEYS;
+      const at = wall();
+      try {
+        const entry = await cache.getEntry(sharedKey(k));
+        const flags = entry === null ? 0 : SOURCE_CODES[entry.source] + (entry.stale ? 4 : 0);
+        coherence.push(k, versionOf(entry?.value ?? null), flags, at);
+      } catch (error) {
+        s.cache.failures++;
+        note(s.cache.errors, error);
+      }
+      if (i % 10 === 9) await sleep(1);
+    }
+  };
+  // ---- end coherence ----
+
   await Promise.all([
     ...Array.from({ length: config.cacheLoops }, (_, i) => cacheLoop(i)),
+    coherenceLoop(),
     lockLoop(),
     rateLoop(),
     sessionLoop(),
@@ -225,6 +253,7 @@ async function main(): Promise<void> {
     }
   }
   s.rate.windows = [...windows.values()];
+  s.coherence = coherence;
   global.gc?.();
   s.heap.after = process.memoryUsage().heapUsed;
   await Promise.allSettled([cache.close(), locks.close(), limiter.close(), sessions.close()]);
