@@ -57,18 +57,23 @@ export const nearInvalidationCase: BenchCase = {
     const clients: HybridClient[] = [];
     for (let i = 0; i < INSTANCES; i++) clients.push(await trackedClient(redis.url));
 
-    // Each instance: read in a loop; note when it first serves each new value.
-    const seen = clients.map(() => new Map<string, number>());
+    // Each instance reads in a loop (letting the event loop turn between reads). Before each
+    // write, every instance holds a copy of the current value (its reads are near hits); after it,
+    // each notes the first read that is no longer served from that copy: from then on it no
+    // longer serves the old value.
+    const armed = clients.map(() => false);
+    const stoppedAt = clients.map(() => Number.NaN);
+    const nearOf = clients.map(() => '');
     let stop = false;
     const readers = clients.map(async (c, i) => {
-      let last: string | null = null;
       while (!stop) {
-        const value = await c.get(key);
-        if (value !== last) {
-          last = value;
-          if (value !== null && !seen[i]!.has(value)) seen[i]!.set(value, wall());
-        }
-        await new Promise((r) => setImmediate(r));
+        const entry = await c.getEntry(key);
+        if (entry?.source === 'near') nearOf[i] = entry.value;
+        else if (armed[i] && Number.isNaN(stoppedAt[i]!)) stoppedAt[i] = wall();
+        // Spin (one read per event-loop turn) only around a write: idle readers would take the
+        // CPU the writer and Redis need, on a 2-core machine.
+        if (armed[i]) await new Promise((r) => setImmediate(r));
+        else await new Promise((r) => setTimeout(r, 1));
       }
     });
     const writer = spawn(process.execPath, ['-e', WRITER, String(redis.port), key], {
@@ -84,22 +89,43 @@ export const nearInvalidationCase: BenchCase = {
       pending?.();
     });
     const delays: number[] = [];
+    let missed = 0;
+    const until = async (check: () => boolean): Promise<boolean> => {
+      const t0 = performance.now();
+      while (!check()) {
+        if (performance.now() - t0 > 1_000) return false;
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      return true;
+    };
     for (let i = 1; i <= writes; i++) {
+      const current = `v${i - 1}`;
+      // Every instance serves the current value from its copy.
+      if (!(await until(() => nearOf.every((v) => v === current)))) {
+        missed++;
+        continue;
+      }
+      for (let c = 0; c < clients.length; c++) {
+        stoppedAt[c] = Number.NaN;
+        armed[c] = true;
+      }
+      // Let every reader wake from its idle sleep and spin before the write.
+      await new Promise((r) => setTimeout(r, 3));
       const value = `v${i}`;
       const acked = new Promise<void>((resolve) => {
         pending = resolve;
       });
       writer.stdin!.write(`${value}\n`);
       await acked;
-      // Every instance has served the new value (bounded wait), then the next write.
-      const t0 = performance.now();
-      while (!seen.every((m) => m.has(value)) && performance.now() - t0 < 1_000) {
-        await new Promise((r) => setTimeout(r, 1));
+      const done = await until(() => stoppedAt.every((t) => !Number.isNaN(t)));
+      for (let c = 0; c < clients.length; c++) armed[c] = false;
+      if (!done) {
+        missed++;
+        continue;
       }
-      const at = acks.get(value)!;
-      const last = Math.max(...seen.map((m) => m.get(value) ?? Number.POSITIVE_INFINITY));
-      delays.push(last - at);
-      await new Promise((r) => setTimeout(r, 3));
+      // The invalidation leaves Redis before the write's reply: a copy may stop being served
+      // before the writer even hears back (0 then).
+      delays.push(Math.max(0, Math.max(...stoppedAt) - acks.get(value)!));
     }
     stop = true;
     writer.stdin!.write('quit\n');
@@ -118,8 +144,8 @@ export const nearInvalidationCase: BenchCase = {
         p99Ms: p99,
         maxMs: max,
         bar: `p99 ≤ ${BAR_P99_MS} ms`,
-        met: p99 <= BAR_P99_MS && Number.isFinite(max),
-        note: `${writes} writes; from the writer's acknowledgement until the last instance serves the new value (includes that instance's re-read from Redis); ${nearStats.invalidations} invalidations seen by one instance`,
+        met: p99 <= BAR_P99_MS && missed === 0,
+        note: `${delays.length} writes measured${missed > 0 ? `, ${missed} NOT SEEN within 1 s` : ''}; from the writer's acknowledgement until the last of the instances stops serving its copy of the old value; ${nearStats.invalidations} invalidations seen by one instance`,
       },
     ];
 

@@ -288,6 +288,16 @@ class HybridClientImpl extends EventEmitter<HybridClientEvents> implements Hybri
 
   async start(): Promise<this> {
     await this.#failover.start();
+    // On Redis: let the near cache's tracking be set up (a round trip or two), so that reads are
+    // cached from the first one; bounded by the start-up probe's deadline, and never an error.
+    if (
+      this.#failover.primary &&
+      this.#connection?.state === 'ready' &&
+      this.#tracking !== undefined &&
+      !this.#closed
+    ) {
+      await this.#tracking.fresh(this.#connection!.startupProbeTimeoutMs);
+    }
     return this;
   }
 

@@ -460,6 +460,46 @@ describe('near cache options', () => {
     await waitFor('tracking off', async () => (await flags()).includes('"off"'));
   });
 
+  it('a user without CLIENT TRACKING: warned once, start-up not held, reads go to Redis', async () => {
+    const admin = user();
+    await admin.call(
+      'ACL',
+      'SETUSER',
+      'noclient',
+      'on',
+      '>pw',
+      '~*',
+      '&*',
+      '+@all',
+      '-client|tracking',
+    );
+    const logger = testLogger();
+    const t0 = performance.now();
+    const c = await createHybridClient({
+      redis: `redis://noclient:pw@127.0.0.1:${redis.port}`,
+      ...FAST,
+      timeoutMs: 2_000,
+      startupProbeTimeoutMs: 3_000,
+      logger,
+    });
+    open.push(c);
+    expect(performance.now() - t0).toBeLessThan(1_500);
+    expect(c.activeBackend).toBe('primary');
+    await waitFor('the warning', () => logger.count('near_cache_tracking_failed') >= 1);
+    await sleep(300);
+    expect(logger.count('near_cache_tracking_failed')).toBe(1);
+    expect(logger.lines.find((l) => l.fields.reason === 'near_cache_tracking_failed')?.msg).toMatch(
+      /NOPERM/,
+    );
+    const k = key('noperm');
+    await c.set(k, 'v');
+    const calls = c.stats().primary.calls;
+    expect(await c.get(k)).toBe('v');
+    expect(await c.get(k)).toBe('v');
+    expect(c.stats().primary.calls).toBe(calls + 2);
+    expect(c.stats().near!.tracking).toBe(false);
+  });
+
   it('rejects invalid near cache options, naming the field', async () => {
     const bad: [unknown, string][] = [
       ['yes', 'nearCache'],

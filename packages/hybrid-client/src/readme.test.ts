@@ -1,8 +1,10 @@
 import { fileURLToPath } from 'node:url';
-import { readmeExample, startRedis } from '@x/testkit';
+import { readmeBlocks, readmeExample, startRedis, typecheckBlocks } from '@x/testkit';
 import { describe, it } from 'vitest';
 
-const example = readmeExample(fileURLToPath(new URL('..', import.meta.url)));
+const packageDir = fileURLToPath(new URL('..', import.meta.url));
+const example = readmeExample(packageDir);
+const nearCache = readmeExample(packageDir, 'Near cache');
 
 describe.concurrent('README quick start', () => {
   it('runs on Redis as written', async ({ expect }) => {
@@ -10,10 +12,12 @@ describe.concurrent('README quick start', () => {
     expect(example.code).toContain('process.env.REDIS_URL');
     const result = await example.run({ REDIS_URL: redis.url });
     expect(result.exitCode, result.stderr).toBe(0);
-    const [name, backend, ttl] = result.stdout.trim().split(' ');
+    const [name, backend, ttl, source] = result.stdout.trim().split(' ');
     expect(name).toBe('Ada');
     expect(backend).toBe('primary');
     expect(Number(ttl)).toBeGreaterThan(59_000);
+    // The second read was served by the near cache.
+    expect(source).toBe('near');
   });
 
   it('runs with Redis down, from memory', async ({ expect }) => {
@@ -21,7 +25,10 @@ describe.concurrent('README quick start', () => {
     await redis.kill();
     const result = await example.run({ REDIS_URL: redis.url });
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stdout.trim().split(' ').slice(0, 2)).toEqual(['Ada', 'fallback']);
+    const words = result.stdout.trim().split(' ');
+    expect(words.slice(0, 2)).toEqual(['Ada', 'fallback']);
+    // Written in memory during the outage: served from there, not stale.
+    expect(words[3]).toBe('memory');
   });
 
   it('type-checks as written', async ({ expect }) => {
@@ -29,4 +36,19 @@ describe.concurrent('README quick start', () => {
     expect(result.stdout + result.stderr).toBe('');
     expect(result.exitCode).toBe(0);
   });
+
+  it('the near cache example runs as written: a copy, then the write of another client seen', async ({
+    expect,
+  }) => {
+    const redis = await startRedis();
+    const result = await nearCache.run({ REDIS_URL: redis.url });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toBe('near hello\nbonjour 1\n');
+  });
+
+  it('every ts block type-checks for a user on module nodenext + strict', async ({ expect }) => {
+    const blocks = readmeBlocks(packageDir);
+    expect(blocks.length).toBeGreaterThanOrEqual(4);
+    expect((await typecheckBlocks(packageDir, blocks)).output).toBe('');
+  }, 60_000);
 });

@@ -171,6 +171,7 @@ export class ClusterTracker {
   readonly #node: TrackerSink = {
     invalidated: (keys) => this.#sink.invalidated(keys),
     changed: () => this.#update(),
+    failed: (error) => this.#sink.failed(error),
   };
 
   #update(): void {

@@ -26,6 +26,8 @@ export interface TrackerSink {
   invalidated(keys: readonly Buffer[] | null): void;
   /** Tracking was established or lost (read {@link Tracker.tracking}). */
   changed(): void;
+  /** Setting tracking up failed with `error` while both connections were up (it is retried). */
+  failed(error: unknown): void;
 }
 
 /**
@@ -220,7 +222,10 @@ export class Tracker {
       this.#sink.changed();
       return;
     }
-    if (error !== undefined) this.lastError = error;
+    if (error !== undefined) {
+      this.lastError = error;
+      this.#sink.failed(error);
+    }
     if (this.#again) {
       this.#kick();
       return;

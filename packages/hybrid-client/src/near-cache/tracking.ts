@@ -25,6 +25,11 @@ const tracked = new WeakSet<object>();
 export interface Tracking {
   /** The trackers (one per server), for tests. */
   trackers(): readonly Tracker[];
+  /**
+   * Resolves once copies count as fresh (tracking established, Redis usable), or after
+   * `timeoutMs` whatever happened; never rejects.
+   */
+  fresh(timeoutMs: number): Promise<void>;
   /** Stops every tracker and listener; asks a client it did not create to stop tracking. */
   close(): void;
 }
@@ -72,14 +77,38 @@ export function startTracking(
     '_',
   );
   let source: { trackers(): readonly Tracker[]; readonly tracking: boolean; close(): void };
+  const waiters = new Set<() => void>();
+  const publish = (was: boolean): void => {
+    if (near.fresh === was) return;
+    if (near.fresh) for (const wake of [...waiters]) wake();
+    if (trackingChannel.hasSubscribers) {
+      trackingChannel.publish({ tracking: near.fresh, epoch: near.epoch });
+    }
+  };
   const changed = (): void => {
     const was = near.fresh;
     near.setTracking(source.tracking);
-    publish(near, was);
+    publish(was);
   };
+  const logged = new Set<string>();
   const sink: TrackerSink = {
     invalidated: (keys) => near.invalidated(keys),
     changed,
+    failed: (error) => {
+      // Said once per distinct reason (a missing ACL permission, an old server...); the tracker
+      // keeps trying, and reads go to Redis meanwhile.
+      const message = error instanceof Error ? error.message : String(error);
+      if (!logged.has(message) && logged.size < 10) {
+        logged.add(message);
+        log(
+          'warn',
+          `[@x/hybrid-client] near cache not tracking yet: ${message}. Reads go to Redis until it is set up (it keeps trying); it needs CLIENT TRACKING (Redis 6+) and the CLIENT command`,
+          { reason: 'near_cache_tracking_failed', error: message },
+        );
+      }
+      // Do not hold a start-up waiting for it.
+      for (const wake of [...waiters]) wake();
+    },
   };
   if (connection.isCluster) {
     source = new ClusterTracker(connection, name, spec, run, sink, retryMs);
@@ -114,12 +143,12 @@ export function startTracking(
   const onUnusable = (): void => {
     const was = near.fresh;
     near.setUsable(false);
-    publish(near, was);
+    publish(was);
   };
   const onUsable = (): void => {
     const was = near.fresh;
     near.setUsable(true);
-    publish(near, was);
+    publish(was);
   };
   connection.on('unusable', onUnusable);
   connection.on('usable', onUsable);
@@ -127,9 +156,23 @@ export function startTracking(
   let closed = false;
   return {
     trackers: () => source.trackers(),
+    fresh(timeoutMs) {
+      if (near.fresh || closed) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const wake = (): void => {
+          clearTimeout(timer);
+          waiters.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, timeoutMs);
+        timer.unref();
+        waiters.add(wake);
+      });
+    },
     close() {
       if (closed) return;
       closed = true;
+      for (const wake of [...waiters]) wake();
       connection.off('unusable', onUnusable);
       connection.off('usable', onUsable);
       const trackers = source.trackers();
@@ -140,11 +183,6 @@ export function startTracking(
       if (!connection.owned) for (const t of trackers) untrack(t.data);
     },
   };
-}
-
-function publish(near: NearCache, was: boolean): void {
-  if (near.fresh === was || !trackingChannel.hasSubscribers) return;
-  trackingChannel.publish({ tracking: near.fresh, epoch: near.epoch });
 }
 
 /** Best effort, never awaited: `CLIENT TRACKING OFF` on a connection that stays the user's. */
