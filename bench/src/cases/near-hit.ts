@@ -1,6 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { createHybridClient, type HybridClient } from '@x/hybrid-client';
+import type { HybridClient } from '@x/hybrid-client';
 import { BentoCache, bentostore } from 'bentocache';
 import { memoryDriver } from 'bentocache/drivers/memory';
 import { Redis } from 'ioredis';
@@ -8,6 +8,7 @@ import { LRUCache } from 'lru-cache';
 import { BasicClientSideCache, createClient } from 'redis';
 import type { BenchCase, BenchContext, CaseResult } from '../_internal/context';
 import { compareLoops, type LoopBody } from '../_internal/micro';
+import { trackedHybrid } from '../_internal/near';
 import { benchRedis, keys } from '../_internal/redis';
 import type { Row } from '../_internal/report';
 import { median } from '../_internal/stats';
@@ -36,18 +37,8 @@ function heapBytes(): number {
   return m.heapUsed + m.external;
 }
 
-async function tracked(url: string, maxBytes?: number): Promise<HybridClient> {
-  const c = await createHybridClient({
-    redis: url,
-    logger: false,
-    ...(maxBytes === undefined ? {} : { local: { maxBytes } }),
-  });
-  const t0 = performance.now();
-  while (c.stats().near?.tracking !== true) {
-    if (performance.now() - t0 > 5_000) throw new Error('near cache tracking not established');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return c;
+function tracked(url: string, maxBytes?: number): Promise<HybridClient> {
+  return trackedHybrid({ redis: url, ...(maxBytes === undefined ? {} : { local: { maxBytes } }) });
 }
 
 /**

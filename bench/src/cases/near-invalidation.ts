@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { createHybridClient, type HybridClient } from '@x/hybrid-client';
 import { Redis } from 'ioredis';
 import type { BenchCase, BenchContext, CaseResult } from '../_internal/context';
+import { trackedHybrid } from '../_internal/near';
 import { benchRedis, keys } from '../_internal/redis';
 import type { Row } from '../_internal/report';
 import { percentile } from '../_internal/stats';
@@ -28,14 +29,8 @@ require('node:readline').createInterface({ input: process.stdin }).on('line', as
 });
 `;
 
-async function trackedClient(url: string): Promise<HybridClient> {
-  const c = await createHybridClient({ redis: url, logger: false, timeoutMs: 250 });
-  const t0 = performance.now();
-  while (c.stats().near?.tracking !== true) {
-    if (performance.now() - t0 > 5_000) throw new Error('near cache tracking not established');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return c;
+function trackedClient(url: string): Promise<HybridClient> {
+  return trackedHybrid({ redis: url, timeoutMs: 250 });
 }
 
 /**

@@ -1,5 +1,4 @@
 import { toIORedisOptions } from '@x/config';
-import { createHybridClient } from '@x/hybrid-client';
 import type { RedisHandle } from '@x/testkit';
 import { BentoCache, bentostore } from 'bentocache';
 import { memoryDriver } from 'bentocache/drivers/memory';
@@ -9,6 +8,7 @@ import { BasicClientSideCache, createClient } from 'redis';
 import { alternate } from '../_internal/alternate';
 import type { BenchCase, BenchContext, CaseResult } from '../_internal/context';
 import { type LoadResult, runLoad } from '../_internal/load';
+import { trackedHybrid } from '../_internal/near';
 import { benchRedis, keys } from '../_internal/redis';
 import type { Row } from '../_internal/report';
 import { median } from '../_internal/stats';
@@ -118,12 +118,7 @@ export const nearZipfCase: BenchCase = {
     const raw = new Redis(options(rawServer.url));
     raw.on('error', () => {});
     await ready(raw);
-    const hybrid = await createHybridClient({ redis: redis.url, logger: false });
-    const t0 = performance.now();
-    while (hybrid.stats().near?.tracking !== true) {
-      if (performance.now() - t0 > 5_000) throw new Error('near cache tracking not established');
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    const hybrid = await trackedHybrid({ redis: redis.url });
     const nodeRedis = createClient({
       url: nodeServer.url,
       RESP: 3,

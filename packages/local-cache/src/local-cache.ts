@@ -302,23 +302,11 @@ class LocalCacheImpl implements LocalCache {
   set(key: string, value: string, options?: SetOptions): boolean {
     checkString(key, 'key');
     checkString(value, 'value');
-    if (options !== undefined) {
-      checkTtl(options.ttl, 'ttl');
-      if (options.nx === true && options.xx === true) {
-        throw new LocalCacheError('E_LOCAL_CACHE_ARGUMENT', 'nx and xx are mutually exclusive', {
-          field: 'nx',
-        });
-      }
-      if (options.nx === true || options.xx === true) {
-        const present = this.#lru.has(key);
-        if (options.nx === true ? present : !present) return false;
-      }
-      const size = byteLength(key) + byteLength(value);
-      this.#put(key, this.#withMeta(value, options.meta), size, options.ttl, false);
+    if (options === undefined) {
+      this.#put(key, value, byteLength(key) + byteLength(value), undefined, false);
       return true;
     }
-    this.#put(key, value, byteLength(key) + byteLength(value), undefined, false);
-    return true;
+    return this.#setWith(key, value, byteLength(key) + byteLength(value), options);
   }
 
   setBuffer(key: string, value: Uint8Array, options?: SetOptions): boolean {
@@ -326,10 +314,16 @@ class LocalCacheImpl implements LocalCache {
     if (!(value instanceof Uint8Array)) throw notAString('value', value, 'a Buffer or Uint8Array');
     // A copy: the caller may reuse its buffer; what is stored must not change behind the store.
     const bytes = Buffer.from(value);
+    const size = byteLength(key) + bytes.length;
     if (options === undefined) {
-      this.#put(key, bytes, byteLength(key) + bytes.length, undefined, false);
+      this.#put(key, bytes, size, undefined, false);
       return true;
     }
+    return this.#setWith(key, bytes, size, options);
+  }
+
+  /** SET with options (`ttl`, `nx` / `xx`, `meta`) of a checked value of `size` bytes. */
+  #setWith(key: string, value: string | Buffer, size: number, options: SetOptions): boolean {
     checkTtl(options.ttl, 'ttl');
     if (options.nx === true && options.xx === true) {
       throw new LocalCacheError('E_LOCAL_CACHE_ARGUMENT', 'nx and xx are mutually exclusive', {
@@ -340,8 +334,7 @@ class LocalCacheImpl implements LocalCache {
       const present = this.#lru.has(key);
       if (options.nx === true ? present : !present) return false;
     }
-    const size = byteLength(key) + bytes.length;
-    this.#put(key, this.#withMeta(bytes, options.meta), size, options.ttl, false);
+    this.#put(key, this.#withMeta(value, options.meta), size, options.ttl, false);
     return true;
   }
 
