@@ -429,6 +429,7 @@ describe('options', () => {
       [{ redis: 'redis://localhost', logger: 42 }, 'logger'],
       [{ redis: 'redis://localhost', name: '' }, 'name'],
       [{ redis: 'redis://localhost', breaker: 'yes' }, 'breaker'],
+      [{ redis: 'redis://localhost', failoverFence: 'yes' }, 'failoverFence'],
     ] as const) {
       let error: unknown;
       try {

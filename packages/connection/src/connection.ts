@@ -36,7 +36,7 @@ export type DuplicateOptions = Partial<RedisOptions> & Partial<ClusterOptions>;
 
 /** Payload of the `unusable` event. */
 export interface UnusableEvent {
-  /** Why: `'connect_failed'`, `'connection_lost'`, `'breaker_open'`, `'health_check_failed'`, `'misconfigured'`, or what a package passed to `markUnusable`. */
+  /** Why: `'connect_failed'`, `'connection_lost'`, `'breaker_open'`, `'health_check_failed'`, `'misconfigured'`, `'sentinel_failover'` (option `failoverFence`), or what a package passed to `markUnusable`. */
   reason: string;
   /** The error behind it, when there is one. */
   error: unknown;

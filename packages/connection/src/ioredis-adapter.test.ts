@@ -5,6 +5,7 @@ import {
   classicSubscriber,
   corkUntilNextTick,
   dropConnection,
+  remoteEndpoint,
   resetSockets,
   shardSubscribers,
 } from './ioredis-adapter.js';
@@ -95,6 +96,19 @@ describe('sockets', () => {
     await waitFor('ready again', () => client.status === 'ready', { timeoutMs: 2_000 });
     expect(await client.ping()).toBe('PONG');
     client.disconnect();
+  });
+
+  it('remoteEndpoint says which node a client is connected to, undefined when it cannot', async () => {
+    const server = await startRedis();
+    const client = new Redis(server.url);
+    await waitFor('ready', () => client.status === 'ready');
+    expect(remoteEndpoint(client)).toEqual({ host: '127.0.0.1', port: server.port });
+    const lazy = new Redis(server.url, { lazyConnect: true });
+    expect(remoteEndpoint(lazy)).toBeUndefined(); // no socket yet
+    expect(remoteEndpoint(new Cluster([], { lazyConnect: true }))).toBeUndefined();
+    expect(remoteEndpoint(fake({ stream: { remoteAddress: 1, remotePort: '2' } }))).toBeUndefined();
+    client.disconnect();
+    lazy.disconnect();
   });
 
   it('corkUntilNextTick batches the writes of one tick and changes no result', async () => {

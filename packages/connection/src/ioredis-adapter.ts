@@ -5,8 +5,8 @@
 //
 // What is used, and why:
 // - `client.stream` (typed public on `Redis`, but its methods are the socket's): destroy or reset a
-//   socket at once (a frozen peer never answers the FIN that `disconnect()` waits for), and cork
-//   it to batch the writes of one tick.
+//   socket at once (a frozen peer never answers the FIN that `disconnect()` waits for), cork it to
+//   batch the writes of one tick, and read which node it is connected to (a Sentinel client moves).
 // - `cluster.subscriber.getInstance()` and `cluster.shardedSubscribers.shardedSubscribers`: the
 //   connections an ioredis `Cluster` subscribes on (classic and sharded pub/sub), private fields
 //   of ioredis 5 and 6, so that a frozen node under a subscriber can be noticed.
@@ -22,6 +22,8 @@ export type SubscriberConnection = Pick<
 >;
 
 interface SocketLike {
+  remoteAddress?: unknown;
+  remotePort?: unknown;
   destroy?: unknown;
   destroyed?: boolean;
   resetAndDestroy?: unknown;
@@ -59,6 +61,18 @@ export function resetSockets(client: RedisClient): void {
       (stream.resetAndDestroy as () => void).call(stream);
     else if (typeof stream.destroy === 'function') (stream.destroy as () => void).call(stream);
   }
+}
+
+/**
+ * The address the socket of a standalone `client` is connected to (for a Sentinel client, the
+ * node it resolved), or `undefined` when it has no connected socket (or is a Cluster).
+ */
+export function remoteEndpoint(client: RedisClient): { host: string; port: number } | undefined {
+  if (isClusterShape(client)) return undefined;
+  const stream = (client as { stream?: SocketLike | null }).stream;
+  if (stream === undefined || stream === null) return undefined;
+  const { remoteAddress: host, remotePort: port } = stream;
+  return typeof host === 'string' && typeof port === 'number' ? { host, port } : undefined;
 }
 
 /**

@@ -27,6 +27,8 @@ import type {
 import { CredentialTrackers } from './credential-trackers.js';
 import { diagnose, type Problem } from './diagnosis.js';
 import { ConnectionClosedError, RedisMisconfiguredError, RedisUnavailableError } from './errors.js';
+import { type FailoverFence, fenceFailovers } from './failover-fence.js';
+import { remoteEndpoint, resetSockets } from './ioredis-adapter.js';
 import { toLog } from './logger.js';
 import { type ConnectionOptions, resolveConnectionOptions } from './options.js';
 import { OutageWatch } from './outage-watch.js';
@@ -74,6 +76,8 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> implements
   readonly #scripts = new Map<string, Script>();
   readonly #duplicates = new Set<RedisClient>();
   readonly #listeners: [string, (...args: unknown[]) => void][] = [];
+  /** Sentinel, `failoverFence` on: keeps the connection off a primary being replaced. */
+  readonly #fence: FailoverFence | undefined;
   // Connections of the client so far ('connect' events): the server's mode is checked once each.
   #epoch = 0;
   #verifiedEpoch = -1;
@@ -135,6 +139,13 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> implements
       verify: () => this.#verify(),
       changed: (from, to, reason, error) => this.#changed(from, to, reason, error),
     });
+    this.#fence =
+      o.failoverFence && !this.isCluster
+        ? fenceFailovers(client as Redis, {
+            started: () => this.#watch.markUnusable('sentinel_failover', undefined),
+            ended: () => this.#watch.probeNow(),
+          })
+        : undefined;
     this.#listen('error', (error) => this.#problems.onClientError(error));
     this.#listen('node error', (error) => this.#problems.onClientError(error));
     this.#listen('connect', () => {
@@ -304,6 +315,7 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> implements
     if (this.#closing !== undefined) return this.#closing;
     this.#waiters.settleAll(new ConnectionClosedError());
     this.#watch.stop();
+    this.#fence?.stop();
     this.breaker?.off('open', this.#onBreakerOpen);
     this.#credentials.close();
     for (const [event, fn] of this.#listeners) this.client.off(event, fn);
@@ -364,6 +376,17 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> implements
     }
     // The PING answered, but the link may have dropped since (Redis killed right after).
     if (this.client.status !== 'ready') return false;
+    const fence = this.#fence;
+    if (fence !== undefined) {
+      const verdict = fence.verdict(remoteEndpoint(this.client));
+      if (verdict === 'fenced') return false;
+      if (verdict === 'stale') {
+        // Still on the primary the sentinels replaced (the switch was seen here first): a client
+        // of ours is sent to the new one now; a given one moves by its own failover detector.
+        if (this.owned) resetSockets(this.client);
+        return false;
+      }
+    }
     if (this.isCluster || this.#verifiedEpoch === this.#epoch) return true;
     const epoch = this.#epoch;
     let info: string | undefined;

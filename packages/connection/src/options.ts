@@ -75,6 +75,16 @@ export interface ConnectionOptions {
    * @default the config's `startupProbeTimeoutMs` (`REDIS_STARTUP_PROBE_TIMEOUT`), else 1000
    */
   startupProbeTimeoutMs?: number | undefined;
+  /**
+   * Sentinel only: Redis is unusable from the first step of a failover that a sentinel announces
+   * (`+try-failover`, before the replica is promoted) until the sentinels name the new primary
+   * (`+switch-master`) and the client has left the old one. Replication is asynchronous and the
+   * old primary keeps accepting writes for about a second after its replica was promoted; those
+   * writes are lost. Turn it on where a lost write is worse than a short outage (a rate limit
+   * that would be admitted twice); the connection subscribes to every sentinel for it.
+   * @default false
+   */
+  failoverFence?: boolean | undefined;
 }
 
 /** @internal Every option with its default, computed once. */
@@ -89,6 +99,7 @@ export interface ResolvedConnectionOptions {
   probeIntervalMs: number;
   healthCheckIntervalMs: number;
   startupProbeTimeoutMs: number;
+  failoverFence: boolean;
   /** The config's `credentialsRefreshMs`, for the trackers of the connection's duplicates. */
   credentialsRefreshMs: number | undefined;
 }
@@ -151,6 +162,10 @@ export function resolveConnectionOptions(options: ConnectionOptions): ResolvedCo
       'true or undefined: a client created from a URL or config is always owned',
     );
   }
+  const failoverFence = options.failoverFence ?? false;
+  if (typeof failoverFence !== 'boolean') {
+    throw new ConnectionOptionsError('failoverFence', failoverFence, 'a boolean');
+  }
   const name = options.name ?? CONNECTION_DEFAULTS.name;
   if (typeof name !== 'string' || name === '') {
     throw new ConnectionOptionsError('name', name, 'a non-empty string');
@@ -181,6 +196,7 @@ export function resolveConnectionOptions(options: ConnectionOptions): ResolvedCo
       fromConfig?.startupProbeTimeoutMs ?? CONNECTION_DEFAULTS.startupProbeTimeoutMs,
       1,
     ),
+    failoverFence,
     credentialsRefreshMs: fromConfig?.credentialsRefreshMs,
   };
 }
