@@ -147,6 +147,8 @@ const REASONS: Readonly<Record<string, string>> = {
   connect_failed: 'could not connect to Redis',
   health_check_failed: 'a health check PING missed its deadline',
   misconfigured: 'Redis is misconfigured',
+  sentinel_failover:
+    'a Sentinel failover of the primary is under way (decisions there could be lost with it)',
 };
 
 function explain(reason: string | undefined): string {
