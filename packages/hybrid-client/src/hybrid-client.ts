@@ -35,7 +35,7 @@ import { createKeys, type KeyHelper } from './keys.js';
 import { MemoryBackend } from './memory-backend.js';
 import { createNamespace, type HybridNamespace, type RawAccess } from './namespace.js';
 import { NearCache, type NearCacheStats } from './near-cache/near-cache.js';
-import { startTracking, type Tracking } from './near-cache/tracking.js';
+import { optInTracking, startTracking, type Tracking } from './near-cache/tracking.js';
 import {
   type HybridClientOptions,
   type ResolvedHybridOptions,
@@ -236,6 +236,7 @@ class HybridClientImpl extends EventEmitter<HybridClientEvents> implements Hybri
           keyPrefix: (client.options as { keyPrefix?: string }).keyPrefix ?? '',
           maxAgeMs: o.nearCache.maxAgeMs,
           keepSupersededMs: hybrid ? o.failSafeMaxAgeMs : 0,
+          optIn: optInTracking(this.#connection, o.nearCache),
         });
       }
       if (hybrid) {

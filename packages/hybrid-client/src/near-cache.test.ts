@@ -163,15 +163,25 @@ for (const protocol of protocols) {
       await warm(owned, k1);
       await owned.set(k1, 'b');
       await shared.set(k2, 'a');
+      // OPTIN on a given standalone client: the first read after an own write is not tracked (a
+      // key written and read back once costs no copy and no echo); the next one is.
+      const calls = shared.stats().primary.calls;
+      await shared.get(k2);
       await warm(shared, k2);
+      expect(shared.stats().primary.calls).toBe(calls + 2);
       await shared.set(k2, 'b');
       await waitFor('echo on the given client', () => shared.stats().near!.invalidations === 1);
       await sleep(30);
       expect(owned.stats().near!.invalidations).toBe(0);
       expect(await warm(owned, k1)).toBe('b');
       // Code that writes through the given connection itself is seen, because there is no NOLOOP.
+      await shared.get(k2);
+      await warm(shared, k2);
       await given.set(k2, 'c');
       await until(shared, k2, 'c');
+      const info = (r: Redis) => r.call('CLIENT', 'TRACKINGINFO').then((x) => JSON.stringify(x));
+      expect(await info(given)).toMatch(/optin/);
+      expect(await info(given)).not.toMatch(/noloop/);
     });
 
     it('an own write replaces the copy (the next read gets the new value, then caches it)', async () => {
@@ -279,12 +289,17 @@ describe('near cache races (the reply of a read against an invalidation)', () =>
     const k = key('race');
     await other.set(k, 'old');
     const invalidations = c.stats().near!.invalidations;
+    await waitFor('tracking', () => c.stats().near!.tracking === true);
+    const epoch = c.stats().near!.epoch;
     hold();
     const read = c.get(k);
     await other.set(k, 'new');
     await waitFor('invalidation', () => c.stats().near!.invalidations > invalidations, {
       intervalMs: 1,
+      timeoutMs: 3_000,
     });
+    // Tracking held all along: the read was tracked, and this is the race the test is about.
+    expect(c.stats().near!.epoch).toBe(epoch);
     release();
     expect(await read).toBe('old'); // the read itself raced with the write: either is fine
     // ...but the old value must not have been installed.

@@ -148,7 +148,10 @@ export class RedisBackend implements Backend {
   // guard's `call` and `send`).
   // `seq`: the near cache's marker of this read (0: nothing to install).
   static readonly #GET: GuardOperation<string | null, RedisBackend, string, number> = {
-    run: (self, key) => self.#client.get(key),
+    run: (self, key, seq) => {
+      if (seq !== 0) self.#announce(self.#client);
+      return self.#client.get(key);
+    },
     map: (value, self, key, seq) => {
       if (seq !== 0) self.#near!.install(key, seq, value);
       return value;
@@ -181,7 +184,10 @@ export class RedisBackend implements Backend {
   // The same two operations as commands sent by hand (what `client.get` / `client.set` do), so
   // that the caller's promise is the command's own, chained once (Guard.send).
   static readonly #SEND_GET: GuardSendOperation<string | null, RedisBackend, string, number> = {
-    start: (self, key) => self.#send('get', [key]),
+    start: (self, key, seq) => {
+      if (seq !== 0) self.#announce(self.#client);
+      return self.#send('get', [key]);
+    },
     map: RedisBackend.#GET.map,
     fallback: RedisBackend.#GET.fallback,
   };
@@ -220,6 +226,17 @@ export class RedisBackend implements Backend {
     }
   }
 
+  /**
+   * With `OPTIN` tracking, the read sent right after this (same connection, same tick: nothing
+   * can come between) is tracked by Redis; without it, nothing to do. Its reply is `OK`; an error
+   * (tracking lost meanwhile) only means the read is not tracked, and its marker is void by then.
+   */
+  #announce(client: RedisClient): void {
+    if (this.#near?.optIn !== true) return;
+    if (this.#direct) this.#send('client', ['CACHING', 'YES']).promise.catch(noop);
+    else client.call('CLIENT', 'CACHING', 'YES').catch(noop);
+  }
+
   #send(name: string, args: (string | number)[]): Command {
     const command = new Command(name, args, this.#commandOptions);
     (this.#client as Redis).sendCommand(command);
@@ -251,7 +268,10 @@ export class RedisBackend implements Backend {
       return reply;
     }
     return this.#connection.execute(
-      (c) => c.get(key).then((v) => RedisBackend.#GET.map!(v, this, key, seq, undefined)),
+      (c) => {
+        if (seq !== 0) this.#announce(c);
+        return c.get(key).then((v) => RedisBackend.#GET.map!(v, this, key, seq, undefined));
+      },
       {
         operation: 'get',
         fallback: (error) => RedisBackend.#GET.fallback!(error, this, key, seq, undefined),
@@ -406,6 +426,7 @@ export class RedisBackend implements Backend {
       missing,
       0,
       async (c) => {
+        if (seqs?.some((seq) => seq !== 0)) this.#announce(c);
         const one = (k: string): Promise<string | Buffer | null> =>
           bytes ? c.getBuffer(k) : c.get(k);
         const values: (string | Buffer | null)[] =
@@ -449,6 +470,7 @@ export class RedisBackend implements Backend {
       key,
       0,
       async (c) => {
+        if (seq !== 0) this.#announce(c);
         const value = await c.getBuffer(key);
         near?.install(key, seq, value);
         return value;
@@ -497,6 +519,7 @@ export class RedisBackend implements Backend {
       key,
       0,
       async (c) => {
+        if (seq !== 0) this.#announce(c);
         const value = bytes ? await c.getBuffer(key) : await c.get(key);
         near?.install(key, seq, value);
         return value === null
@@ -591,6 +614,7 @@ export class RedisBackend implements Backend {
       key,
       0,
       async (c) => {
+        if (seq !== 0) this.#announce(c);
         const record = await c.hgetall(key);
         near?.installHash(key, seq, record);
         return record;
@@ -677,3 +701,5 @@ function toRecord(map: ReadonlyMap<string, string>): Record<string, string> {
   }
   return out;
 }
+
+function noop(): void {}

@@ -78,6 +78,26 @@ describe('metadata', () => {
     expect(codeOf(() => c.hget('e', 'f'))).toBe('E_LOCAL_CACHE_WRONGTYPE');
   });
 
+  it('retag replaces the metadata in place: same value, size, recency and TTL; only for meta entries', () => {
+    const c = make({ maxEntries: 2 });
+    c.set('a', 'v', { meta: 1, ttl: 10_000 });
+    c.set('b', 'w');
+    const before = c.entry('a')!.storedAt;
+    expect(c.retag('a', 2)).toBe(true);
+    expect(c.peek('a')?.meta).toBe(2);
+    expect(c.peek('a')?.value).toBe('v');
+    expect(c.peek('a')!.storedAt).toBeGreaterThanOrEqual(before);
+    expect(c.ttl('a')).toBeGreaterThan(9_000);
+    expect(c.stats().calculatedSize).toBe(2 + 2);
+    expect(c.retag('b', 3)).toBe(false);
+    expect(c.retag('missing', 3)).toBe(false);
+    expect(c.retag('a', undefined)).toBe(false);
+    // Recency untouched by retag: 'a' was read last by entry(), then 'b' was not: adding 'c' evicts 'b'.
+    c.set('c', 'x');
+    expect(c.peek('a')).toBeDefined();
+    expect(c.peek('b')).toBeUndefined();
+  });
+
   it('setHash replaces the key, counts its bytes, and an empty record deletes it', () => {
     const c = make();
     c.set('h', 'string first');

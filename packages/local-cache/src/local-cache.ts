@@ -128,6 +128,12 @@ export interface LocalCache {
   entry(key: string): LocalEntry | undefined;
   /** {@link LocalCache.entry} without counting a read or touching the recency order. */
   peek(key: string): LocalEntry | undefined;
+  /**
+   * Replaces the metadata of `key`'s entry (stored with `meta`) in place, and its `storedAt` with
+   * now: no copy of the value, no change of size, recency or TTL. `false` when the key holds no
+   * entry with metadata.
+   */
+  retag(key: string, meta: unknown): boolean;
   /** Redis `DEL`: the number of keys removed. */
   del(...keys: string[]): number;
   /** Redis `EXISTS`: how many of the keys exist (a key named twice counts twice). */
@@ -292,6 +298,15 @@ class LocalCacheImpl implements LocalCache {
     const entry = this.#lru.peek(key);
     if (entry === undefined) return undefined;
     return entry instanceof MetaEntry ? entry : plainView(entry);
+  }
+
+  retag(key: string, meta: unknown): boolean {
+    checkString(key, 'key');
+    const entry = this.#lru.peek(key);
+    if (!(entry instanceof MetaEntry) || meta === undefined) return false;
+    entry.meta = meta;
+    entry.storedAt = performance.now();
+    return true;
   }
 
   /** Wraps `value` with `meta` when there is one (a clock read, only then). */

@@ -42,7 +42,18 @@ export interface NearScope {
    * (`failSafeMaxAgeMs`); `0`: removed at once.
    */
   keepSupersededMs: number;
+  /**
+   * Tracking is `OPTIN` (a client we were given, standalone): Redis tracks only the reads the
+   * backend announces with `CLIENT CACHING YES`, which it does for every read {@link begin} gives
+   * a marker. The first read of a key after this client wrote it gets none: a key written and read
+   * back once (a write-heavy pattern) then costs no copy and no invalidation echo; the second
+   * read is tracked.
+   */
+  optIn: boolean;
 }
+
+/** Most keys remembered as written by this client (OPTIN only); beyond it they are forgotten. */
+const MAX_WRITTEN = 10_000;
 
 /** `meta` of a copy that Redis invalidated, kept for `getOrSet`'s fail-safe (never served as is). */
 export const SUPERSEDED = 0;
@@ -96,6 +107,8 @@ export class NearCache {
   readonly #ended = new Map<number, number>();
   // Copies of an epoch below this were flushed: never served, not even stale.
   #flushed = 0;
+  // OPTIN: keys this client wrote and has not read since (their next read is not tracked).
+  readonly #written = new Set<string>();
 
   constructor(store: LocalCache, scope: NearScope) {
     this.store = store;
@@ -112,11 +125,17 @@ export class NearCache {
     return this.#fresh;
   }
 
+  /** Tracking is `OPTIN`: a read with a marker must be announced (`CLIENT CACHING YES`). */
+  get optIn(): boolean {
+    return this.#scope.optIn;
+  }
+
   // ---- the hot path ------------------------------------------------------------------------------
 
   /** The fresh copy of `key` as text, else `undefined` (counted as a hit or a miss). */
   get(key: string): string | undefined {
-    if (this.#fresh) {
+    // A key written by this client and not read since has no copy (OPTIN): no lookup needed.
+    if (this.#fresh && !(this.#scope.optIn && this.#written.has(key))) {
       const entry = this.store.entry(key);
       if (entry !== undefined && entry.meta === this.#epoch && this.#young(entry)) {
         const value = entry.value;
@@ -173,6 +192,7 @@ export class NearCache {
    */
   begin(key: string): number {
     if (!this.#fresh || !this.#inScope(key)) return 0;
+    if (this.#scope.optIn && this.#written.delete(key)) return 0;
     const markers = this.#markers;
     // A read of the key already in flight: this one shares its marker. Whichever reply comes
     // first installs (and removes the marker); an invalidation before it voids them all. A new
@@ -260,14 +280,22 @@ export class NearCache {
   drop(key: string): void {
     this.#markers.delete(key);
     this.#inFlight.delete(key);
+    if (this.#scope.optIn) {
+      const written = this.#written;
+      // Bounded by forgetting them all at once (then the next reads are tracked at once, as
+      // without this): cheaper than evicting one per write.
+      if (written.size >= MAX_WRITTEN) written.clear();
+      written.add(key);
+    }
     const entry = this.store.peek(key);
     if (entry !== undefined && isKept(entry.meta)) this.store.del(key);
   }
 
   /**
-   * Redis invalidated `key`: its copy is void. It is kept (marked {@link SUPERSEDED}, for
-   * `keepSupersededMs`) as the last value known, which `getOrSet` may fall back on when its loader
-   * fails; nothing else serves it.
+   * Redis invalidated `key`: its copy is void. It is kept (marked {@link SUPERSEDED} in place, at
+   * no cost: invalidations can come by the thousand per second) as the last value known, which
+   * `getOrSet` may fall back on when its loader fails, within `keepSupersededMs`; nothing else
+   * serves it, and the store's bound evicts it like any entry.
    */
   #supersede(key: string): void {
     this.#markers.delete(key);
@@ -275,18 +303,7 @@ export class NearCache {
     const store = this.store;
     const entry = store.peek(key);
     if (entry === undefined || !isCopy(entry.meta)) return;
-    const keep = this.#scope.keepSupersededMs;
-    if (keep === 0) {
-      store.del(key);
-      return;
-    }
-    const options = { meta: SUPERSEDED, ttl: keep };
-    const value = entry.value;
-    if (typeof value === 'string') store.set(key, value, options);
-    else if (Buffer.isBuffer(value)) store.setBuffer(key, value, options);
-    else if (entry.type === 'hash')
-      store.setHash(key, value as ReadonlyMap<string, string>, options);
-    else store.del(key);
+    if (this.#scope.keepSupersededMs === 0 || !store.retag(key, SUPERSEDED)) store.del(key);
   }
 
   /** {@link drop} for several keys. */

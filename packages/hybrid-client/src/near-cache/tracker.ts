@@ -18,6 +18,8 @@ export interface TrackingSpec {
   noLoop: boolean;
   /** See the lease of {@link Tracker}, ms. */
   leaseMs: number;
+  /** `OPTIN`: only reads announced with `CLIENT CACHING YES` are tracked (default mode only). */
+  optIn: boolean;
 }
 
 /** What a tracker tells the near cache. */
@@ -167,8 +169,8 @@ export class Tracker {
     this.#lost();
   }
 
-  readonly #onMessage = (channel: Buffer | string, message: unknown): void => {
-    if (String(channel) !== INVALIDATE_CHANNEL) return;
+  // The connection subscribes to nothing else: the channel need not be read (no string per message).
+  readonly #onMessage = (_channel: Buffer | string, message: unknown): void => {
     // RESP2: an array of keys, or a null payload for FLUSHALL / FLUSHDB.
     if (message === null || message === undefined) this.#sink.invalidated(null);
     else if (Array.isArray(message)) this.#sink.invalidated(message as Buffer[]);
@@ -303,6 +305,7 @@ export class Tracker {
       for (const prefix of this.#spec.prefixes) args.push('PREFIX', prefix);
     }
     if (this.#spec.noLoop) args.push('NOLOOP');
+    if (this.#spec.optIn) args.push('OPTIN');
     // OFF first: a connection already tracking (an earlier redirect, other prefixes) could refuse
     // the new ON. Both in one write, so nothing the client sends falls between them.
     const off = run(() => data.call('CLIENT', 'TRACKING', 'OFF'));

@@ -69,6 +69,7 @@ export function startTracking(
     // How stale a copy may get while invalidations are held up on the way (see the Tracker's
     // lease): the call deadline, at least 250 ms (one PING in flight every third of it).
     leaseMs: Math.max(250, connection.timeoutMs),
+    optIn: optInTracking(connection, options),
   };
   const run: GuardedRun = (fn) => connection.execute(fn, { operation: 'tracking' });
   const retryMs = Math.min(connection.probeIntervalMs, 1_000);
@@ -183,6 +184,17 @@ export function startTracking(
       if (!connection.owned) for (const t of trackers) untrack(t.data);
     },
   };
+}
+
+/**
+ * Whether tracking is `OPTIN`: on a standalone client we were given, in default mode. Without
+ * `NOLOOP` (see above) every write of a key this client read comes back as an invalidation; with
+ * `OPTIN` the backend chooses which reads Redis tracks, and skips the first read after an own
+ * write. Not on a Cluster, where `CLIENT CACHING YES` (no key) could reach another node than the
+ * read it announces.
+ */
+export function optInTracking(connection: Connection, options: ResolvedNearOptions): boolean {
+  return !connection.owned && !connection.isCluster && options.mode === 'default';
 }
 
 /** Best effort, never awaited: `CLIENT TRACKING OFF` on a connection that stays the user's. */

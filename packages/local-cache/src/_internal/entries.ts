@@ -49,8 +49,9 @@ export class MetaEntry implements LocalEntry {
   constructor(
     /** The bare entry: what every operation other than `entry`/`peek` sees. */
     readonly inner: string | Buffer | HashEntry,
-    readonly meta: unknown,
-    readonly storedAt: number,
+    /** Changed in place by `retag` (the value and its size never change). */
+    public meta: unknown,
+    public storedAt: number,
   ) {
     if (inner instanceof HashEntry) {
       this.type = 'hash';
