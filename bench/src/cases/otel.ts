@@ -65,11 +65,11 @@ function packageHotPath(connection: Connection): Target {
     get: (key) =>
       connectionCallChannel.hasSubscribers
         ? connection.execute((c) => c.get(key), { operation: 'get' })
-        : connection.guard.call(GET, client, key),
+        : connection.guard.execute(GET, client, key),
     set: (key, value) =>
       connectionCallChannel.hasSubscribers
         ? connection.execute((c) => c.set(key, value), { operation: 'set' })
-        : connection.guard.call(SET, client, key, value),
+        : connection.guard.execute(SET, client, key, value),
   };
 }
 

@@ -57,9 +57,9 @@ export interface GuardExecuteOptions {
 }
 
 /**
- * One kind of call for {@link Guard.call}: created once (a module constant or a field of a
+ * One kind of call for {@link Guard.execute} (`{ run }`): created once (a module constant or a field of a
  * long-lived object), then called with each call's arguments, so that a hot path creates no
- * closure per call. `target` and `a`, `b`, `c` are whatever {@link Guard.call} was given.
+ * closure per call. `target` and `a`, `b`, `c` are whatever {@link Guard.execute} was given.
  *
  * @typeParam T - what the call resolves to (after `map`)
  * @typeParam C - the target (e.g. the object whose client and memory store the call uses)
@@ -106,7 +106,7 @@ export interface GuardSettleable<R> {
 }
 
 /**
- * One kind of call for {@link Guard.send}: like {@link GuardOperation}, but `start` hands back
+ * One kind of call for {@link Guard.execute} (`{ start }`): like {@link GuardOperation}, but `start` hands back
  * the call's own promise together with a way to reject it, so the guard needs no promise of its
  * own: at the deadline it rejects the call with the `GuardTimeoutError`.
  */
@@ -199,29 +199,6 @@ export interface Guard {
     b?: B,
     c?: D,
   ): Promise<T>;
-  /**
-   * @deprecated `execute(operation, target, a, b, c)`; kept only while the last caller moves to it.
-   * @internal
-   */
-  call<T, C, A = undefined, B = undefined, D = undefined, R = T>(
-    operation: GuardOperation<T, C, A, B, D, R>,
-    target: C,
-    a?: A,
-    b?: B,
-    c?: D,
-  ): Promise<T>;
-  /**
-   * @deprecated `execute(operation, target, a, b, c)` with a `{ start }` operation; kept only while
-   * the last caller moves to it.
-   * @internal
-   */
-  send<T, C, A = undefined, B = undefined, D = undefined, R = T>(
-    operation: GuardSendOperation<T, C, A, B, D, R>,
-    target: C,
-    a?: A,
-    b?: B,
-    c?: D,
-  ): Promise<T>;
   /** Counters of this guard, with its breaker's stats. */
   stats(): GuardStats;
 }
@@ -239,9 +216,9 @@ class Pending {
   onAbort: (() => void) | undefined = undefined;
   // Only set with abortOnTimeout: aborts the signal given to fn.
   controller: AbortController | undefined = undefined;
-  // Only set by Guard.send: rejected at the deadline (its own reaction serves the fallback).
+  // Only set for a `{ start }` operation: rejected at the deadline (its own reaction serves the fallback).
   handle: GuardSettleable<unknown> | undefined = undefined;
-  // Only set by Guard.call and Guard.send: the operation and its arguments (map and fallback).
+  // Only set for an operation (`{ run }` or `{ start }`): the operation and its arguments (map and fallback).
   op: AnyOperation | undefined = undefined;
   target: unknown = undefined;
   a: unknown = undefined;
@@ -408,20 +385,6 @@ class CircuitGuard {
           c,
         )
       : this.#call(first as AnyOperation, second, a, b, c);
-  }
-
-  call(op: AnyOperation, target: unknown, a?: unknown, b?: unknown, c?: unknown): Promise<unknown> {
-    return this.#call(op, target, a, b, c);
-  }
-
-  send(
-    op: GuardSendOperation<unknown, unknown, unknown, unknown, unknown, unknown>,
-    target: unknown,
-    a?: unknown,
-    b?: unknown,
-    c?: unknown,
-  ): Promise<unknown> {
-    return this.#send(op, target, a, b, c);
   }
 
   #executeFn<T>(
@@ -637,7 +600,7 @@ class CircuitGuard {
     entry.resolve(mapped);
   }
 
-  // Guard.send's reactions: they return the call's result (or throw its error) to the caller's
+  // The reactions of a `{ start }` operation: they return the call's result (or throw its error) to the caller's
   // promise, the one `then` made.
   #sentValue(entry: Pending, value: unknown): unknown {
     if (!entry.settled) {

@@ -224,6 +224,7 @@ class HybridClientImpl extends EventEmitter<HybridClientEvents> implements Hybri
           probeIntervalMs: o.probeIntervalMs,
           healthCheckIntervalMs: o.healthCheckIntervalMs,
           startupProbeTimeoutMs: o.startupProbeTimeoutMs,
+          optionError: (field, value, expected) => new HybridOptionsError(field, value, expected),
         });
       } catch (error) {
         store.close();

@@ -182,7 +182,7 @@ export class RedisBackend implements Backend {
   };
 
   // The same two operations as commands sent by hand (what `client.get` / `client.set` do), so
-  // that the caller's promise is the command's own, chained once (Guard.send).
+  // that the caller's promise is the command's own, chained once (Guard.execute with a `start` operation).
   static readonly #SEND_GET: GuardSendOperation<string | null, RedisBackend, string, number> = {
     start: (self, key, seq) => {
       if (seq !== 0) self.#announce(self.#client);
@@ -262,8 +262,8 @@ export class RedisBackend implements Backend {
     if (this.#fast()) {
       if (this.#cork) corkUntilNextTick(this.#client);
       const reply = this.#direct
-        ? this.#guard.send(RedisBackend.#SEND_GET, this, key, seq)
-        : this.#guard.call(RedisBackend.#GET, this, key, seq);
+        ? this.#guard.execute(RedisBackend.#SEND_GET, this, key, seq)
+        : this.#guard.execute(RedisBackend.#GET, this, key, seq);
       if (seq !== 0) near!.sent(key, seq, reply);
       return reply;
     }
@@ -285,8 +285,8 @@ export class RedisBackend implements Backend {
     if (this.#fast()) {
       if (this.#cork) corkUntilNextTick(this.#client);
       return this.#direct
-        ? this.#guard.send(RedisBackend.#SEND_SET, this, key, value, options)
-        : this.#guard.call(RedisBackend.#SET, this, key, value, options);
+        ? this.#guard.execute(RedisBackend.#SEND_SET, this, key, value, options)
+        : this.#guard.execute(RedisBackend.#SET, this, key, value, options);
     }
     return this.#connection.execute((c) => redisSet(c, key, value, options).then(isOk), {
       operation: 'set',
