@@ -136,7 +136,9 @@ class ClusterSet implements ClusterHandle, Stoppable {
  */
 export async function startCluster(options: ClusterOptions = {}): Promise<ClusterHandle> {
   const { masters = 3, replicasPerMaster = 0, nodeTimeoutMs = 1_000, user } = options;
-  const userArgs = user ? ['--user', user.name, 'on', `>${user.password}`, '~*', '&*', '+@all'] : [];
+  const userArgs = user
+    ? ['--user', user.name, 'on', `>${user.password}`, '~*', '&*', '+@all']
+    : [];
   if (masters < 3) throw new Error('[@x/testkit] a Redis Cluster needs at least 3 masters');
   const count = masters * (1 + replicasPerMaster);
   const nodes = await Promise.all(
