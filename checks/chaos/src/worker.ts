@@ -265,6 +265,23 @@ async function main(): Promise<void> {
   process.send?.({ type: 'summary', summary: s } satisfies WorkerMessage, () =>
     process.disconnect(),
   );
+  // Still alive 5 s later: say what holds the process open (unref'd, so it never holds it itself).
+  setTimeout(() => {
+    process.stderr.write(`worker ${config.id} still open: ${describeOpenHandles()}\n`);
+  }, 5_000).unref();
+}
+
+/** The handles keeping this process alive: sockets with their local and remote ports. */
+function describeOpenHandles(): string {
+  const handles = (process as unknown as { _getActiveHandles(): object[] })._getActiveHandles();
+  return handles
+    .map((h) => {
+      const socket = h as { remoteAddress?: string; remotePort?: number; localPort?: number };
+      return socket.remotePort === undefined
+        ? h.constructor.name
+        : `${h.constructor.name} ${socket.localPort} -> ${socket.remoteAddress}:${socket.remotePort}`;
+    })
+    .join(', ');
 }
 
 main().catch((error) => {

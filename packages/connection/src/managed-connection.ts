@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { type Breaker, createGuard, type Guard, type GuardOperation } from '@x/breaker';
 import { isCluster, type RedisClient, resolveRedis, whenReady } from '@x/config';
-import type { ClusterOptions, Redis, RedisOptions } from 'ioredis';
+import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import {
   capReconnectDelay,
   describeTarget,
@@ -16,6 +16,7 @@ import {
   stateChannel,
 } from './channels.js';
 import { closeClient } from './close.js';
+import { ClusterNodeSweeper } from './cluster-nodes.js';
 import type {
   Connection,
   ConnectionEvents,
@@ -75,6 +76,8 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> implements
   readonly #credentials: CredentialTrackers;
   readonly #scripts = new Map<string, Script>();
   readonly #duplicates = new Set<RedisClient>();
+  /** Cluster clients (the client, its duplicates): closes node connections their pool lost. */
+  readonly #sweepers = new Map<RedisClient, ClusterNodeSweeper>();
   readonly #listeners: [string, (...args: unknown[]) => void][] = [];
   /** Sentinel, `failoverFence` on: keeps the connection off a primary being replaced. */
   readonly #fence: FailoverFence | undefined;
@@ -112,6 +115,7 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> implements
     this.client = client;
     this.owned = owned || o.owned === true;
     this.isCluster = isCluster(client);
+    if (this.isCluster) this.#sweepers.set(client, new ClusterNodeSweeper(client as Cluster));
     this.#target = describeTarget(client, o.timeoutMs);
     if (this.owned) capReconnectDelay(client, Math.min(MAX_RECONNECT_DELAY_MS, o.probeIntervalMs));
     this.#problems = new ProblemTracker({
@@ -269,6 +273,7 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> implements
     dup.on('error', (error: unknown) => this.#problems.onClientError(error));
     dup.on('node error', (error: unknown) => this.#problems.onClientError(error));
     this.#duplicates.add(dup);
+    if (this.isCluster) this.#sweepers.set(dup, new ClusterNodeSweeper(dup as Cluster));
     dup.once('end', () => this.#duplicates.delete(dup));
     return dup;
   }
@@ -326,12 +331,20 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> implements
     for (const dup of this.#duplicates) {
       dup.removeAllListeners('error');
       dup.on('error', noop);
-      work.push(closeClient(dup, capMs));
+      work.push(this.#closeOwned(dup, capMs));
     }
     this.#duplicates.clear();
-    if (this.owned) work.push(closeClient(this.client, capMs));
+    if (this.owned) work.push(this.#closeOwned(this.client, capMs));
+    else this.#sweepers.get(this.client)?.stop(false);
     this.#closing = Promise.all(work).then(noop);
     return this.#closing;
+  }
+
+  /** Closes a client of this connection, and for a Cluster every node connection it opened. */
+  async #closeOwned(client: RedisClient, capMs: number): Promise<void> {
+    await closeClient(client, capMs);
+    this.#sweepers.get(client)?.stop(true);
+    this.#sweepers.delete(client);
   }
 
   #changed(from: ConnectionState, to: ConnectionState, reason: string, error: unknown): void {
