@@ -1,4 +1,4 @@
-import { startRedis } from '@x/testkit';
+import { startFaultProxy, startRedis, waitFor } from '@x/testkit';
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createRedisClient } from './client.js';
@@ -23,6 +23,41 @@ describe('a command sent on a connection the server just closed', () => {
       expect(message).toMatch(/the connection was lost/);
       expect(message).toMatch(/the command was not sent/);
       expect(message).not.toMatch(/still connecting|waitForReady/);
+    } finally {
+      client.disconnect();
+    }
+  });
+});
+
+describe('a server that keeps dropping the reconnections (a TLS port reached in plain text)', () => {
+  it('says why in every error, and no message nests the previous one', async () => {
+    const secure = await startRedis({ tls: true });
+    // Through a proxy: the connection is accepted, then closed once the server drops it, so the
+    // ready check meets a closed socket (refused with a "not connected" error of our own).
+    const proxy = await startFaultProxy({ target: { host: '127.0.0.1', port: secure.port } });
+    const client = createRedisClient({
+      url: proxy.url,
+      reconnect: { minDelayMs: 20, maxDelayMs: 40 },
+    }) as Redis;
+    const messages: string[] = [];
+    client.on('error', (error: Error) => messages.push(error.message));
+    let attempts = 0;
+    client.on('reconnecting', () => attempts++);
+    try {
+      await waitFor('a few reconnection attempts', () => attempts >= 8, { timeoutMs: 10_000 });
+      // A command now is refused with what the attempts ran into (ioredis 6 emits no error event
+      // for a dropped attempt, 5 emits one each time).
+      const refused = await client.get('k').then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(isRedisNotConnectedError(refused)).toBe(true);
+      messages.push((refused as Error).message);
+      for (const message of messages) {
+        expect(message.split('the last connection attempt failed').length).toBeLessThanOrEqual(2);
+        expect(message.length).toBeLessThan(400);
+      }
+      expect(messages.at(-1)).toMatch(/the connection was lost|ECONNRESET/);
     } finally {
       client.disconnect();
     }

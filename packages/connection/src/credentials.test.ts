@@ -38,12 +38,13 @@ describe('rotating credentials', () => {
     password = next;
     await withAdmin(server.port, (c) => c.call('ACL', 'SETUSER', 'app', '<pw-0'));
     await withAdmin(server.port, (c) => c.call('CLIENT', 'KILL', 'USER', 'app'));
+    // Usable again: a call answers and the connection says so (its state follows the client's
+    // ready event after its own check of the server, a moment after the first call can pass).
     await waitFor(
       'reconnected',
-      async () => (await connection.execute((r) => r.ping())) === 'PONG',
-      {
-        timeoutMs: 3_000,
-      },
+      async () =>
+        (await connection.execute((r) => r.ping())) === 'PONG' && connection.state === 'ready',
+      { timeoutMs: 3_000 },
     );
     await waitFor('subscriber back', () => sub.status === 'ready', { timeoutMs: 3_000 });
     expect(connection.state).toBe('ready');

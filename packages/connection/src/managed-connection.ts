@@ -157,7 +157,10 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> implements
       this.#problems.onConnect();
     });
     this.#listen('ready', () => this.#watch.onReady());
-    this.#listen('close', () => this.#watch.onLinkLost());
+    this.#listen('close', () => {
+      this.#watch.onLinkLost();
+      this.#problems.onLinkClosed();
+    });
     this.#listen('end', () => this.#watch.onLinkLost());
     this.breaker?.on('open', this.#onBreakerOpen);
     this.#credentials = new CredentialTrackers(this.guard, o.credentialsRefreshMs, (error) =>

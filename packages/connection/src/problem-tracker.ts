@@ -97,6 +97,20 @@ export class ProblemTracker {
     if (!found.misconfiguration) this.#maybeProbeProtocol(found);
   }
 
+  /**
+   * The client's connection closed. While Redis is unusable that is a reconnection the server
+   * dropped, which may be a TLS port reached in plain text: ioredis 6 reports no error for it (5
+   * reports `ECONNRESET`), so the closing itself asks for the protocol probe.
+   */
+  onLinkClosed(): void {
+    const state = this.#host.state();
+    if (state === 'ready' || state === 'closed') return;
+    const problem = this.#problem;
+    if (problem !== null && (problem.misconfiguration || problem.kind !== 'refused')) return;
+    if (problem !== null && /ECONNREFUSED|ENOTFOUND|EAI_AGAIN/.test(problem.message)) return;
+    this.#maybeProbeProtocol(this.#linkClosed());
+  }
+
   /** A call failed (or an error seen outside the guard was reported). */
   onCallFailure(error: unknown): void {
     const found = diagnose(error, this.#host.target);
@@ -189,7 +203,9 @@ export class ProblemTracker {
     const state = host.state();
     if (state === 'ready' || state === 'closed') return;
     const suspicious =
-      (found.kind === 'refused' && !target.tls && /ECONNRESET|EPIPE/.test(found.message)) ||
+      (found.kind === 'refused' &&
+        !target.tls &&
+        /ECONNRESET|EPIPE|was closed$/.test(found.message)) ||
       (found.kind === 'timeout' && target.tls === true);
     if (!suspicious) return;
     const t = performance.now();

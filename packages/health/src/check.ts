@@ -171,6 +171,9 @@ export async function runCheck(
       // ioredis waits this long for a graceful close (2 s by default) with a ref'ed timer, which
       // would hold the CLI process open after a frozen server's report.
       disconnectTimeout: 100,
+      // RESP2: ioredis 6 would open with HELLO 3, which a server with a password refuses before
+      // AUTH (NOAUTH HELLO...), so the check could not send AUTH itself. (ioredis 5 ignores it.)
+      ...({ protocol: 2 } as object),
     });
   } catch (error) {
     if (!isConfigError(error)) throw error;

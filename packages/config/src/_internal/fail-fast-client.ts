@@ -27,7 +27,20 @@ const watched = new WeakSet<object>();
 
 // Shared listeners (no closure per client): `this` is the emitting client.
 function recordError(this: AnyClient, error: Error): void {
-  lastErrors.set(this, error);
+  const cause = connectionCause(error);
+  if (cause !== undefined) lastErrors.set(this, cause);
+}
+
+/**
+ * What a connection error comes down to. A `RedisNotConnectedError` (our own, e.g. a ready check
+ * refused on a socket the server had closed, re-emitted by ioredis as an error event) stands for
+ * its cause, or for nothing when it has none: messages never nest one "not connected" in another
+ * (they would grow with every reconnection attempt).
+ */
+function connectionCause(error: Error): Error | undefined {
+  let found: unknown = error;
+  while (found instanceof RedisNotConnectedError) found = found.cause;
+  return found instanceof Error ? found : undefined;
 }
 function clearError(this: AnyClient): void {
   lastErrors.delete(this);
@@ -103,7 +116,9 @@ export function notConnectedError(
 ): RedisNotConnectedError {
   const { address, name, tls } = describeTarget(client);
   const status = client.status;
-  const cause = lastErrors.get(client) ?? fallbackCause;
+  const cause =
+    lastErrors.get(client) ??
+    (fallbackCause === undefined ? undefined : connectionCause(fallbackCause));
   const explained = cause === undefined ? undefined : explainConnectionError(cause, address, tls);
   let lead: string;
   if (status === 'end') {
