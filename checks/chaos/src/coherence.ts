@@ -6,7 +6,8 @@
 // versioned values to a few shared keys and notes when each write was acknowledged; the workers
 // read those keys through the hybrid client's getEntry and note what they got, where from, and
 // when they asked.
-import { createRedisClient, loadConfig, type RedisClient } from '@x/config';
+import { loadConfig } from '@x/config';
+import { createConnection } from '@x/connection';
 
 /** Keys every worker reads and only the controller writes. */
 export const SHARED_KEYS = 16;
@@ -53,10 +54,20 @@ export function versionOf(value: string | null): number {
 /**
  * The controller's writer: round-robin over the shared keys, one write every 10 ms, each version
  * one more than the key's last, each acknowledgement noted. Runs until `stop()`.
+ *
+ * It writes through a connection with the failover fence: on Sentinel the old primary goes on
+ * acknowledging writes for about a second after its replica was promoted, and loses them (the
+ * readers then rightly see the new primary's older value). Acknowledgements that do not last are
+ * not writes a cache can be held to.
  */
 export function startWriter(env: Record<string, string>): { stop(): Promise<WriteLog> } {
-  const client: RedisClient = createRedisClient(loadConfig({ env }));
-  client.on('error', () => {});
+  const connection = createConnection({
+    redis: loadConfig({ env }),
+    name: 'chaos-writer',
+    failoverFence: true,
+    timeoutMs: WRITE_DEADLINE_MS,
+    logger: false,
+  });
   const log: WriteLog = Array.from({ length: SHARED_KEYS }, () => []);
   const versions = new Array<number>(SHARED_KEYS).fill(0);
   let stopped = false;
@@ -66,10 +77,12 @@ export function startWriter(env: Record<string, string>): { stop(): Promise<Writ
       const version = ++versions[k]!;
       let timer: NodeJS.Timeout | undefined;
       const acked = await Promise.race([
-        client.set(sharedKey(k), versionValue(version)).then(
-          () => true,
-          () => false,
-        ),
+        connection
+          .execute((redis) => redis.set(sharedKey(k), versionValue(version)))
+          .then(
+            () => true,
+            () => false,
+          ),
         new Promise<boolean>((resolve) => {
           timer = setTimeout(() => resolve(false), WRITE_DEADLINE_MS);
         }),
@@ -83,7 +96,7 @@ export function startWriter(env: Record<string, string>): { stop(): Promise<Writ
     async stop() {
       stopped = true;
       await loop;
-      client.disconnect();
+      await connection.close();
       return log;
     },
   };

@@ -41,6 +41,8 @@ const CODE_KINDS: Readonly<Record<string, RedisErrorKind>> = {
   ETIMEDOUT: 'timeout',
   // @x/health's PING deadline.
   E_HEALTH_TIMEOUT: 'timeout',
+  // @x/connection: a call refused while a Sentinel failover replaces the primary.
+  E_REDIS_FAILOVER: 'connection',
   ESOCKETTIMEDOUT: 'timeout',
   EHOSTUNREACH: 'network',
   EHOSTDOWN: 'network',

@@ -102,7 +102,8 @@ export type ConnectionErrorCode =
   | 'E_CONNECTION_OPTIONS'
   | 'E_CONNECTION_CLOSED'
   | 'E_REDIS_UNAVAILABLE'
-  | 'E_REDIS_MISCONFIGURED';
+  | 'E_REDIS_MISCONFIGURED'
+  | 'E_REDIS_FAILOVER';
 
 const PKG = '@x/connection';
 
@@ -119,6 +120,23 @@ export class ConnectionClosedError extends XError {
   constructor(what = 'the connection') {
     super(PKG, 'E_CONNECTION_CLOSED', `${what} is closed: create a new one`);
     this.name = 'ConnectionClosedError';
+  }
+}
+
+/**
+ * A call refused while a Sentinel failover replaces the primary (code `E_REDIS_FAILOVER`, the
+ * `failoverFence`): sent now, it could be acknowledged by the old primary and lost with it. Not
+ * sent; an infrastructure failure for the guard (a fallback serves it). Usable again once the
+ * client is on the new primary.
+ */
+export class RedisFailoverError extends XError {
+  constructor() {
+    super(
+      PKG,
+      'E_REDIS_FAILOVER',
+      'a Sentinel failover is replacing the primary: the call was not sent (the old primary would acknowledge it and lose it); Redis is usable again once the client is on the new primary',
+    );
+    this.name = 'RedisFailoverError';
   }
 }
 

@@ -155,7 +155,7 @@ describe('a Sentinel failover (real sentinels)', () => {
       .split('\n')
       .filter((line) => /cmd=subscribe/.test(line)).length;
 
-  it('failoverFence: unusable from the first step to the new primary, no acknowledged write lost', async () => {
+  it('failoverFence (the default): unusable from the first step to the new primary, no acknowledged write lost', async () => {
     const rs = await startReplicaSet({ replicas: 1, sentinels: 3 });
     open.push(() => rs.stop());
     const redis = { sentinels: rs.sentinelAddresses, sentinelName: rs.masterName };
@@ -169,8 +169,8 @@ describe('a Sentinel failover (real sentinels)', () => {
     await watcher.psubscribe('*');
     watcher.on('pmessage', (_p, channel) => announced.push([channel, performance.now()]));
 
-    const fenced = createConnection({ redis, failoverFence: true, timeoutMs: 500, logger: false });
-    const plain = createConnection({ redis, timeoutMs: 500, logger: false });
+    const fenced = createConnection({ redis, timeoutMs: 500, logger: false });
+    const plain = createConnection({ redis, failoverFence: false, timeoutMs: 500, logger: false });
     connections.push(fenced, plain);
     await Promise.all([fenced.ready({ timeoutMs: 10_000 }), plain.ready({ timeoutMs: 10_000 })]);
     const states: Record<string, [string, number][]> = { fenced: [], plain: [] };
@@ -199,6 +199,13 @@ describe('a Sentinel failover (real sentinels)', () => {
       }
     })();
     await sleep(300);
+    // While the fence holds, execute() sends nothing: refused at once, typed.
+    const refused: unknown[] = [];
+    fenced.on('state', (s) => {
+      if (s.to === 'unusable') {
+        fenced.execute((client) => (client as Redis).incr('writes')).catch((e) => refused.push(e));
+      }
+    });
     const { to } = await rs.failover();
     await waitFor('the fenced connection on the new primary', () => fenced.state === 'ready', {
       timeoutMs: 10_000,
@@ -210,6 +217,8 @@ describe('a Sentinel failover (real sentinels)', () => {
     // Every write the connection acknowledged is on the new primary (without the fence, those
     // the old primary took after the promotion, until +switch-master, are lost).
     expect(acknowledged).toBeGreaterThan(0);
+    await waitFor('the refusal', () => refused.length === 1);
+    expect(refused[0]).toMatchObject({ code: 'E_REDIS_FAILOVER', name: 'RedisFailoverError' });
     expect(Number(await withAdmin(to, (c) => c.get('writes')))).toBe(acknowledged);
     // Unusable before the replica was told to become the primary, usable after the switch.
     const at = (channel: string) => announced.find(([c]) => c === channel)?.[1];
@@ -221,7 +230,7 @@ describe('a Sentinel failover (real sentinels)', () => {
     expect(states.fenced).toHaveLength(2);
     expect(fencedAt).toBeLessThan(at('+failover-state-wait-promotion')!);
     expect(backAt).toBeGreaterThan(at('+switch-master')!);
-    // Without the option nothing changes: no fence (the link to the old primary drops at the switch).
+    // Turned off nothing changes: no fence (the link to the old primary drops at the switch).
     expect(states.plain!.map(([s]) => s)).not.toContain('unusable:sentinel_failover');
     await waitFor('the plain connection on the new primary', () => plain.state === 'ready');
 

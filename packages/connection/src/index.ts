@@ -41,6 +41,7 @@ export {
   ConnectionOptionsError,
   describeValue,
   isXError,
+  RedisFailoverError,
   RedisMisconfiguredError,
   RedisUnavailableError,
   XError,

@@ -27,7 +27,12 @@ import type {
 } from './connection.js';
 import { CredentialTrackers } from './credential-trackers.js';
 import { diagnose, type Problem } from './diagnosis.js';
-import { ConnectionClosedError, RedisMisconfiguredError, RedisUnavailableError } from './errors.js';
+import {
+  ConnectionClosedError,
+  RedisFailoverError,
+  RedisMisconfiguredError,
+  RedisUnavailableError,
+} from './errors.js';
 import { type FailoverFence, fenceFailovers } from './failover-fence.js';
 import { remoteEndpoint, resetSockets } from './ioredis-adapter.js';
 import { toLog } from './logger.js';
@@ -236,6 +241,8 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> implements
 
   /** @internal The body of a guarded call: at once when ready, else after connecting in time. */
   run(fn: (client: RedisClient) => unknown): unknown {
+    // Not sent to a primary that is being replaced: it would acknowledge the call and lose it.
+    if (this.#fence?.active === true) throw new RedisFailoverError();
     const ready = whenReady(this.client);
     if (ready === undefined) return fn(this.client);
     const started = performance.now();

@@ -80,9 +80,11 @@ export interface ConnectionOptions {
    * (`+try-failover`, before the replica is promoted) until the sentinels name the new primary
    * (`+switch-master`) and the client has left the old one. Replication is asynchronous and the
    * old primary keeps accepting writes for about a second after its replica was promoted; those
-   * writes are lost. Turn it on where a lost write is worse than a short outage (a rate limit
-   * that would be admitted twice); the connection subscribes to every sentinel for it.
-   * @default false
+   * writes are lost (and reads there see the data of a primary that is going away). The
+   * connection subscribes to every sentinel for it. Turn it off only where a short outage during
+   * a failover is worse than lost writes and stale reads. No effect on a standalone or Cluster
+   * client.
+   * @default true
    */
   failoverFence?: boolean | undefined;
 }
@@ -162,7 +164,7 @@ export function resolveConnectionOptions(options: ConnectionOptions): ResolvedCo
       'true or undefined: a client created from a URL or config is always owned',
     );
   }
-  const failoverFence = options.failoverFence ?? false;
+  const failoverFence = options.failoverFence ?? true;
   if (typeof failoverFence !== 'boolean') {
     throw new ConnectionOptionsError('failoverFence', failoverFence, 'a boolean');
   }
