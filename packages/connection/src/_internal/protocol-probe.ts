@@ -10,7 +10,7 @@ export type SpokenProtocol = 'tls' | 'plain' | 'unknown';
  * plain port sees a handshake that never completes, and both look like "unavailable" otherwise.
  *
  * - `clientTls: false` (the client failed in plain text): tries a TLS handshake (any certificate
- *   accepted; nothing is sent after it). Completed → `'tls'`.
+ *   accepted) and sends `PING` over it. A RESP reply → `'tls'`.
  * - `clientTls: true` (the client's TLS handshake failed): sends `PING` in plain text. A RESP reply
  *   (`+PONG`, `-NOAUTH ...`, any `+`/`-` line) → `'plain'`.
  *
@@ -47,7 +47,13 @@ export function probeProtocol(
       } else {
         const s = tls.connect({ host, port, rejectUnauthorized: false, servername: undefined });
         socket = s;
-        s.once('secureConnect', () => finish('tls'));
+        // A completed handshake is not enough (a TLS-intercepting middlebox completes it for any
+        // address): a Redis answers PING over it, `+PONG` or `-NOAUTH ...`.
+        s.once('secureConnect', () => s.write('PING\r\n'));
+        s.once('data', (chunk: Buffer) => {
+          const first = chunk[0];
+          finish(first === 43 || first === 45 ? 'tls' : 'unknown');
+        });
       }
       socket.once('error', () => finish('unknown'));
       socket.once('close', () => finish('unknown'));
