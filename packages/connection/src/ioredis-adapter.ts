@@ -78,8 +78,10 @@ export function remoteEndpoint(client: RedisClient): { host: string; port: numbe
 /**
  * Corks the socket of a standalone `client` until the end of the current tick, so that the
  * commands written in it leave in one `writev` instead of one `write` system call each (which
- * dominates the client's CPU time per command on a busy client). Returns false when it cannot
- * (Cluster, no socket): nothing changes then. Only for clients the caller owns.
+ * dominates the client's CPU time per command on a busy client). Every command written on that
+ * socket in the tick (also by other code sharing the client) leaves at the end of it, in order.
+ * Returns false when it cannot (Cluster, no socket): nothing changes then. A socket corked
+ * already (earlier in the tick) is left as it is.
  */
 export function corkUntilNextTick(client: RedisClient): boolean {
   if (isClusterShape(client)) return false;

@@ -293,6 +293,8 @@ describe('near cache races (the reply of a read against an invalidation)', () =>
     const epoch = c.stats().near!.epoch;
     hold();
     const read = c.get(k);
+    // The client's writes of a tick leave at its end (corked): the GET reaches Redis first.
+    await new Promise((resolve) => setImmediate(resolve));
     await other.set(k, 'new');
     await waitFor('invalidation', () => c.stats().near!.invalidations > invalidations, {
       intervalMs: 1,
