@@ -150,6 +150,34 @@ for (const protocol of protocols) {
       expect(c.stats().near!.epoch).toBeGreaterThan(epoch);
     });
 
+    it('an own write of a hot key is served at once from its copy, re-read behind the write, and still invalidated by others', async () => {
+      const c = await make();
+      const other = user();
+      const k = key('hot');
+      await c.set(k, 'v1');
+      expect(await warm(c, k)).toBe('v1');
+      // Hot (it has a copy): the written value is the copy at once, and the tracked read sent
+      // right behind the write is the only extra Redis call (no read waits for a round trip).
+      const calls = c.stats().primary.calls;
+      const writing = c.set(k, 'v2');
+      expect(await c.get(k)).toBe('v2');
+      expect(await writing).toBe(true);
+      expect(await c.get(k)).toBe('v2');
+      expect(c.stats().primary.calls).toBe(calls + 1);
+      // What the read behind the write installed is tracked: another client's write invalidates it.
+      await other.set(k, 'v3');
+      await until(c, k, 'v3');
+      // A key without a copy is written as before: no read is sent behind it.
+      const cold = key('cold');
+      const before = c.stats().primary.calls;
+      await c.set(cold, 'x');
+      expect(c.stats().primary.calls).toBe(before + 1);
+      expect(await c.get(cold)).toBe('x');
+      // NX / XX writes may not happen: the copy is dropped, nothing is served in advance.
+      await c.set(k, 'nx', { nx: true });
+      expect(await c.get(k)).toBe('v3');
+    });
+
     it('a client created here tracks with NOLOOP (own writes are not echoed back); a given one without', async () => {
       const owned = await make();
       const given = user(protocol);

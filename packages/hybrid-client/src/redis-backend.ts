@@ -282,14 +282,30 @@ export class RedisBackend implements Backend {
   }
 
   set(key: string, value: string, options: HybridSetOptions | undefined): Promise<boolean> {
-    this.#near?.drop(key);
+    const near = this.#near;
     this.calls++;
     if (this.#fast()) {
+      // A plain SET of a hot key: its copy becomes the value at once, re-read right behind it.
+      const seq =
+        near === undefined
+          ? 0
+          : options?.nx === true || options?.xx === true
+            ? (near.drop(key), 0)
+            : near.writeThrough(key, value);
       if (this.#cork) corkUntilNextTick(this.#client);
-      return this.#direct
+      const written = this.#direct
         ? this.#guard.execute(RedisBackend.#SEND_SET, this, key, value, options)
         : this.#guard.execute(RedisBackend.#SET, this, key, value, options);
+      if (seq !== 0) {
+        const reply = this.#direct
+          ? this.#guard.execute(RedisBackend.#SEND_GET, this, key, seq)
+          : this.#guard.execute(RedisBackend.#GET, this, key, seq);
+        near!.sent(key, seq, reply);
+        reply.catch(noop);
+      }
+      return written;
     }
+    near?.drop(key);
     if (this.#cork && this.#client.status === 'ready') corkUntilNextTick(this.#client);
     return this.#connection.execute((c) => redisSet(c, key, value, options).then(isOk), {
       operation: 'set',

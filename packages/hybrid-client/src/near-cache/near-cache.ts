@@ -109,6 +109,9 @@ export class NearCache {
   #flushed = 0;
   // OPTIN: keys this client wrote and has not read since (their next read is not tracked).
   readonly #written = new Set<string>();
+  // Keys whose copy is the value this client is writing, served until the tracked read sent right
+  // behind the write installs what Redis holds (see writeThrough).
+  readonly #provisional = new Set<string>();
 
   constructor(store: LocalCache, scope: NearScope) {
     this.store = store;
@@ -238,7 +241,11 @@ export class NearCache {
   install(key: string, seq: number, value: string | Buffer | null): void {
     if (seq === 0) return;
     this.#settled(key, seq);
-    if (!this.#claim(key, seq) || value === null) return;
+    const provisional = this.#provisional.delete(key);
+    if (!this.#claim(key, seq) || value === null) {
+      if (provisional) this.#dropProvisional(key);
+      return;
+    }
     if (typeof value === 'string') this.store.set(key, value, { meta: this.#epoch });
     else this.store.setBuffer(key, value, { meta: this.#epoch });
   }
@@ -257,6 +264,13 @@ export class NearCache {
     if (seq === 0) return;
     this.#settled(key, seq);
     this.#claim(key, seq);
+    if (this.#provisional.delete(key)) this.#dropProvisional(key);
+  }
+
+  /** A provisional copy whose read did not install: nothing tracks it, it must not be served. */
+  #dropProvisional(key: string): void {
+    const entry = this.store.peek(key);
+    if (entry !== undefined && entry.meta === this.#epoch) this.store.del(key);
   }
 
   /** True (and the marker removed) when `seq` is still the marker of `key`. */
@@ -289,6 +303,32 @@ export class NearCache {
     }
     const entry = this.store.peek(key);
     if (entry !== undefined && isKept(entry.meta)) this.store.del(key);
+  }
+
+  /**
+   * A plain write of `key` = `value` by this client, about to be sent. A key that had a copy is
+   * hot: instead of leaving its readers to wait for a read of their own (one round trip each time
+   * the key is written), `value` is served as its copy at once, and the returned marker is for a
+   * tracked read the caller sends right behind the write (same connection, same tick, so Redis
+   * runs it after the write and tracks the key again). Its reply replaces the copy with what Redis
+   * holds; if it fails, or an invalidation comes first, the copy is gone. Reads in between get
+   * this client's own newest write, at most one round trip longer than a write by another client
+   * that Redis ran meanwhile (well inside the invalidation bound). `0`: a plain {@link drop}, send
+   * nothing more.
+   */
+  writeThrough(key: string, value: string): number {
+    const entry = this.store.peek(key);
+    const hot = entry !== undefined && isKept(entry.meta);
+    this.drop(key);
+    if (!hot || !this.#fresh || !this.#inScope(key)) return 0;
+    if (this.#scope.optIn) this.#written.delete(key);
+    const seq = this.begin(key);
+    if (seq === 0) return 0;
+    const provisional = this.#provisional;
+    if (provisional.size >= MAX_MARKERS) provisional.clear();
+    provisional.add(key);
+    this.store.set(key, value, { meta: this.#epoch });
+    return seq;
   }
 
   /**
