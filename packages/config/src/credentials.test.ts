@@ -94,6 +94,9 @@ describe('credentialsConnector: every connection authenticates with the provider
       'a new connection',
       async () => (await client.client('ID').catch(() => id)) !== id,
     );
+    // CLIENT is allowed during the handshake (ioredis sends it before ready): wait for the end of
+    // the handshake before a command that is not.
+    await waitForReady(client, { timeoutMs: 3_000 });
     expect(await whoami(client)).toBe('app');
     expect(p.calls.length).toBe(2);
     const copy = track(client.duplicate());
