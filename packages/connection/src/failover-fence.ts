@@ -170,8 +170,7 @@ export function fenceFailovers(client: Redis, host: FenceHost): FailoverFence | 
   if (!Array.isArray(o.sentinels) || o.sentinels.length === 0 || !masterName) return undefined;
   if (o.role === 'slave') return undefined;
   return new FailoverFence({
-    started: (master) => host.started(master),
-    ended: (how) => host.ended(how),
+    ...host,
     resolve: natResolver(o.natMap),
     subscribe: (event) =>
       subscribeToSentinels(o, FAILOVER_CHANNELS, (sentinel, channel, message) => {

@@ -108,7 +108,8 @@ export class ProblemTracker {
     const problem = this.#problem;
     if (problem !== null && (problem.misconfiguration || problem.kind !== 'refused')) return;
     if (problem !== null && /ECONNREFUSED|ENOTFOUND|EAI_AGAIN/.test(problem.message)) return;
-    this.#maybeProbeProtocol(this.#linkClosed());
+    // A plain-text client only: a TLS client's failed handshake is an error, seen above.
+    if (this.#host.target.tls !== true) this.#probeProtocol();
   }
 
   /** A call failed (or an error seen outside the guard was reported). */
@@ -194,7 +195,17 @@ export class ProblemTracker {
     };
   }
 
+  /** Probes the protocol after an error that a TLS mismatch would also cause. */
   #maybeProbeProtocol(found: Finding): void {
+    const { tls } = this.#host.target;
+    const suspicious =
+      (found.kind === 'refused' && !tls && /ECONNRESET|EPIPE/.test(found.message)) ||
+      (found.kind === 'timeout' && tls === true);
+    if (suspicious) this.#probeProtocol();
+  }
+
+  /** Finds out (at most every few seconds) what the server speaks, and says so on a mismatch. */
+  #probeProtocol(): void {
     const host = this.#host;
     const { target } = host;
     // Only while Redis is not usable (also after it once was: the server may have been switched
@@ -202,12 +213,6 @@ export class ProblemTracker {
     if (host.isCluster || target.host === undefined || target.port === undefined) return;
     const state = host.state();
     if (state === 'ready' || state === 'closed') return;
-    const suspicious =
-      (found.kind === 'refused' &&
-        !target.tls &&
-        /ECONNRESET|EPIPE|was closed$/.test(found.message)) ||
-      (found.kind === 'timeout' && target.tls === true);
-    if (!suspicious) return;
     const t = performance.now();
     if (t - this.#protocolProbeAt < PROTOCOL_PROBE_EVERY_MS) return;
     this.#protocolProbeAt = t;

@@ -244,6 +244,18 @@ export class RedisBackend implements Backend {
     return command;
   }
 
+  /** GET of `key` through the guard (`seq`: its near-cache marker), as a sent command when it can. */
+  #sendGet(key: string, seq: number): Promise<string | null> {
+    return this.#direct
+      ? this.#guard.execute(RedisBackend.#SEND_GET, this, key, seq)
+      : this.#guard.execute(RedisBackend.#GET, this, key, seq);
+  }
+
+  /** Corks the socket for the rest of the tick (see `#cork`), when it is connected. */
+  #corkTick(): void {
+    if (this.#cork && this.#client.status === 'ready') corkUntilNextTick(this.#client);
+  }
+
   /** True when a hot-path call may skip `connection.execute`: ready, and nobody traces calls. */
   #fast(): boolean {
     return this.#client.status === 'ready' && !connectionCallChannel.hasSubscribers;
@@ -260,15 +272,12 @@ export class RedisBackend implements Backend {
       seq = near.begin(key);
     }
     this.calls++;
+    this.#corkTick();
     if (this.#fast()) {
-      if (this.#cork) corkUntilNextTick(this.#client);
-      const reply = this.#direct
-        ? this.#guard.execute(RedisBackend.#SEND_GET, this, key, seq)
-        : this.#guard.execute(RedisBackend.#GET, this, key, seq);
+      const reply = this.#sendGet(key, seq);
       if (seq !== 0) near!.sent(key, seq, reply);
       return reply;
     }
-    if (this.#cork && this.#client.status === 'ready') corkUntilNextTick(this.#client);
     return this.#connection.execute(
       (c) => {
         if (seq !== 0) this.#announce(c);
@@ -284,6 +293,7 @@ export class RedisBackend implements Backend {
   set(key: string, value: string, options: HybridSetOptions | undefined): Promise<boolean> {
     const near = this.#near;
     this.calls++;
+    this.#corkTick();
     if (this.#fast()) {
       // A plain SET of a hot key: its copy becomes the value at once, re-read right behind it.
       const seq =
@@ -292,21 +302,17 @@ export class RedisBackend implements Backend {
           : options?.nx === true || options?.xx === true
             ? (near.drop(key), 0)
             : near.writeThrough(key, value);
-      if (this.#cork) corkUntilNextTick(this.#client);
       const written = this.#direct
         ? this.#guard.execute(RedisBackend.#SEND_SET, this, key, value, options)
         : this.#guard.execute(RedisBackend.#SET, this, key, value, options);
       if (seq !== 0) {
-        const reply = this.#direct
-          ? this.#guard.execute(RedisBackend.#SEND_GET, this, key, seq)
-          : this.#guard.execute(RedisBackend.#GET, this, key, seq);
+        const reply = this.#sendGet(key, seq);
         near!.sent(key, seq, reply);
         reply.catch(noop);
       }
       return written;
     }
     near?.drop(key);
-    if (this.#cork && this.#client.status === 'ready') corkUntilNextTick(this.#client);
     return this.#connection.execute((c) => redisSet(c, key, value, options).then(isOk), {
       operation: 'set',
       fallback: (error) => RedisBackend.#SET.fallback!(error, this, key, value, options),

@@ -144,9 +144,6 @@ class RedisRateLimiter implements RateLimiter {
         breaker: o.breaker,
         logger: o.logger,
         name: PKG,
-        // On Sentinel, no decision on a primary that is being replaced: what it admits after its
-        // replica was promoted is lost, and the new primary would admit the window again.
-        failoverFence: true,
         optionError: (field, value, expected) => new RateLimitOptionsError(field, value, expected),
       });
     } catch (error) {

@@ -322,10 +322,11 @@ export class NearCache {
     this.drop(key);
     if (!hot || !this.#fresh || !this.#inScope(key)) return 0;
     if (this.#scope.optIn) this.#written.delete(key);
+    // Bounded without forgetting any: a provisional copy must be dropped if its read fails.
+    const provisional = this.#provisional;
+    if (provisional.size >= MAX_MARKERS) return 0;
     const seq = this.begin(key);
     if (seq === 0) return 0;
-    const provisional = this.#provisional;
-    if (provisional.size >= MAX_MARKERS) provisional.clear();
     provisional.add(key);
     this.store.set(key, value, { meta: this.#epoch });
     return seq;
