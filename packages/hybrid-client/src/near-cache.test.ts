@@ -2,7 +2,7 @@
 // any client (this process, another Node process with plain ioredis, redis-cli), FLUSHALL, own
 // writes, a killed invalidation connection, the read/invalidation races, broadcast mode, maxAgeMs,
 // on RESP2 and RESP3 data connections (RESP3 needs ioredis 6: X_IOREDIS=6).
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import {
   type RedisHandle,
@@ -430,6 +430,39 @@ describe('near cache lease', () => {
     await waitFor('the new value', async () => (await c.get(k)) === 'new', { timeoutMs: 10_000 });
     await waitFor('tracking back', () => c.stats().near!.tracking === true, { timeoutMs: 10_000 });
     await proxy.close();
+  });
+});
+
+describe('near cache through a stalled event loop', () => {
+  it('a stall longer than the lease: no copy is served stale right after it, and none is voided', async () => {
+    const c = await client({ timeoutMs: 250, healthCheckIntervalMs: 0 });
+    const other = user();
+    const kept = key('kept');
+    const written = key('written');
+    await other.set(kept, 'v');
+    await other.set(written, 'old');
+    await warm(c, kept);
+    await warm(c, written);
+    const epoch = c.stats().near!.epoch;
+    // Another process writes while this one is stalled (execFileSync blocks the event loop, then
+    // a busy wait) for longer than the lease (250 ms): the invalidation waits unread in the socket.
+    const t0 = performance.now();
+    execFileSync(redisCliBin(), ['-p', String(redis.port), 'SET', written, 'new']);
+    while (performance.now() - t0 < 600) {
+      // stalled
+    }
+    // Read at once, before any timer or socket read: the lease has run out, so no copy is served.
+    const after = await c.getEntry(written);
+    expect(after).toMatchObject({ value: 'new', source: 'redis' });
+    // Delivery is confirmed again by the next PING; the copies were kept (same epoch), and the
+    // invalidation that was held up voided the copy it names.
+    await waitFor('copies served again', () => c.stats().near!.tracking === true);
+    expect(c.stats().near!.epoch).toBe(epoch);
+    const calls = c.stats().primary.calls;
+    expect(await c.getEntry(kept)).toMatchObject({ value: 'v', source: 'near' });
+    expect(c.stats().primary.calls).toBe(calls);
+    expect(await until(c, written, 'new')).toBeLessThan(3_000);
+    expect(c.stats().near!.invalidations).toBeGreaterThanOrEqual(1);
   });
 });
 

@@ -29,6 +29,13 @@ function nodesOf(cluster: Cluster): Redis[] {
  * before it sends anything to the new node). A copy read from a node that then lost its slot is
  * invalidated by that node: a migrated key is deleted there, and a demoted master applies the new
  * master's writes as a replica (or its connection closes, which ends tracking).
+ *
+ * The two clients build their pools from `CLUSTER SLOTS`, each when it refreshes and from a node
+ * of its choice, so during a failover they can disagree: while gossip spreads the news, a node may
+ * still show a demoted master as a master without slots (left out) while another already lists it
+ * as a replica. Copies are not served while a node of the data client has no partner, and neither
+ * client refreshes again by itself until a `MOVED` or a node change: so until they agree, the
+ * clients are asked to look again every retry delay.
  */
 export class ClusterTracker {
   readonly #data: Cluster;
@@ -40,8 +47,12 @@ export class ClusterTracker {
   readonly #retryMs: number;
   readonly #pairs = new Map<string, Tracker>();
   #tracking = false;
+  #delivering = true;
   #closed = false;
   #refreshAsked = 0;
+  // Refreshes asked in a row while a node of the data client has no partner (see #lookAgain).
+  #looks = 0;
+  #recheck: NodeJS.Timeout | undefined;
   #signature = '';
 
   constructor(
@@ -84,6 +95,18 @@ export class ClusterTracker {
     return this.#tracking;
   }
 
+  /** False while any node's invalidations may be held up (its tracker's lease ran out). */
+  get delivering(): boolean {
+    return this.#delivering;
+  }
+
+  /** The earliest lease end of the nodes' trackers (see {@link Tracker.leaseEnd}). */
+  get leaseEnd(): number {
+    let end = Number.POSITIVE_INFINITY;
+    for (const tracker of this.#pairs.values()) end = Math.min(end, tracker.leaseEnd);
+    return end;
+  }
+
   trackers(): readonly Tracker[] {
     return [...this.#pairs.values()];
   }
@@ -91,6 +114,8 @@ export class ClusterTracker {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#recheck);
+    this.#recheck = undefined;
     for (const cluster of [this.#data, this.#invalidation]) {
       cluster.off('+node', this.#onTopology);
       cluster.off('-node', this.#onTopology);
@@ -152,13 +177,11 @@ export class ClusterTracker {
       this.#pairs.set(key, tracker);
       tracker.start();
     }
-    // The invalidation client has not met a node yet: ask it to look (at most once per retry delay).
-    if (missing && this.#invalidation.status === 'ready') {
-      const t = performance.now();
-      if (t - this.#refreshAsked >= this.#retryMs) {
-        this.#refreshAsked = t;
-        this.#invalidation.refreshSlotsCache();
-      }
+    if (missing) this.#lookAgain();
+    else if (this.#looks !== 0 || this.#recheck !== undefined) {
+      this.#looks = 0;
+      clearTimeout(this.#recheck);
+      this.#recheck = undefined;
     }
     if (changed && this.#tracking) {
       this.#tracking = false;
@@ -167,11 +190,39 @@ export class ClusterTracker {
     this.#update();
   }
 
+  /**
+   * A node of the data client has no partner in the invalidation client: asks the invalidation
+   * client to refresh its pool (at most once per retry delay), and checks again after the delay
+   * until every node has one. Asking once is not enough: the answer may come from a node that has
+   * not heard of the failover yet (the demoted master is then left out), and nothing else makes
+   * the client look again, so copies would not be served (every read going to Redis) until the
+   * next change of the topology. From the second look on, the data client is asked too: its pool
+   * may be the one that is out of date (a node that the cluster no longer lists).
+   */
+  #lookAgain(): void {
+    const t = performance.now();
+    if (this.#invalidation.status === 'ready' && t - this.#refreshAsked >= this.#retryMs) {
+      this.#refreshAsked = t;
+      this.#invalidation.refreshSlotsCache();
+      if (this.#looks++ > 0 && this.#data.status === 'ready') this.#data.refreshSlotsCache();
+    }
+    if (this.#recheck === undefined) {
+      this.#recheck = setTimeout(this.#onRecheck, this.#retryMs);
+      this.#recheck.unref();
+    }
+  }
+
+  readonly #onRecheck = (): void => {
+    this.#recheck = undefined;
+    this.#sync(false);
+  };
+
   /** What each node's tracker reports, folded into one state. */
   readonly #node: TrackerSink = {
     invalidated: (keys) => this.#sink.invalidated(keys),
     changed: () => this.#update(),
     failed: (error) => this.#sink.failed(error),
+    renewed: () => this.#sink.renewed(),
   };
 
   #update(): void {
@@ -183,8 +234,11 @@ export class ClusterTracker {
         break;
       }
     }
-    if (all === this.#tracking) return;
+    let delivering = true;
+    for (const tracker of this.#pairs.values()) if (!tracker.delivering) delivering = false;
+    if (all === this.#tracking && delivering === this.#delivering) return;
     this.#tracking = all;
+    this.#delivering = delivering;
     this.#sink.changed();
   }
 }

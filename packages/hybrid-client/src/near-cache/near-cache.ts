@@ -23,7 +23,10 @@ export interface NearCacheStats {
   maxBytes: number;
   /** Entries the store evicted to stay within its bounds. */
   evictions: number;
-  /** True while Redis tracks this client's reads and Redis is usable: copies count as fresh. */
+  /**
+   * True while copies are served as fresh: Redis tracks this client's reads, Redis is usable and
+   * invalidations arrive in time (the tracker's lease).
+   */
   tracking: boolean;
   /** Changes every time copies stop (or start again) counting as fresh; for diagnosis. */
   epoch: number;
@@ -70,6 +73,11 @@ const now = (): number => performance.now();
  * decides freshness and nothing is swept: old copies simply stop matching (they remain, for the
  * fail-safe, until evicted or replaced).
  *
+ * **Held-up delivery** (the tracker's lease ran out, tracking still holds) is not such a change:
+ * copies are not served meanwhile, but they keep their epoch, reads still install, and each
+ * invalidation still voids its copy as it arrives, so when delivery is confirmed again every copy
+ * is as valid as before (see {@link setDelivering}).
+ *
  * **Races.** The reply of a read and an invalidation of its key travel on two connections, so
  * either may arrive first. Before a read is sent, {@link begin} registers a marker for the key
  * (a number from a sequence); an invalidation of the key, a FLUSHALL and any epoch change remove
@@ -99,6 +107,13 @@ export class NearCache {
   #fresh = false;
   #tracking = false;
   #usable = false;
+  // Invalidations arrive in time (the tracker's lease holds); #serving = #fresh && #delivering.
+  #delivering = true;
+  #serving = false;
+  // When delivery was last held up (performance.now()), while it is.
+  #heldSince = 0;
+  // Copies are not served after this (performance.now()) until delivery is confirmed again.
+  #leaseEnd = Number.POSITIVE_INFINITY;
   #seq = 0;
   readonly #markers = new Map<string, number>();
   // GETs in flight that a read of the same key may join instead of sending its own.
@@ -123,9 +138,12 @@ export class NearCache {
     return this.#epoch;
   }
 
-  /** True while copies count as fresh: Redis tracks this client's reads and is usable. */
+  /**
+   * True while copies are served as fresh: Redis tracks this client's reads, is usable, and
+   * invalidations arrive in time.
+   */
   get fresh(): boolean {
-    return this.#fresh;
+    return this.#serving;
   }
 
   /** Tracking is `OPTIN`: a read with a marker must be announced (`CLIENT CACHING YES`). */
@@ -138,9 +156,9 @@ export class NearCache {
   /** The fresh copy of `key` as text, else `undefined` (counted as a hit or a miss). */
   get(key: string): string | undefined {
     // A key written by this client and not read since has no copy (OPTIN): no lookup needed.
-    if (this.#fresh && !(this.#scope.optIn && this.#written.has(key))) {
+    if (this.#serving && !(this.#scope.optIn && this.#written.has(key))) {
       const entry = this.store.entry(key);
-      if (entry !== undefined && entry.meta === this.#epoch && this.#young(entry)) {
+      if (entry !== undefined && entry.meta === this.#epoch && this.#inTime(entry)) {
         const value = entry.value;
         if (typeof value === 'string') {
           this.hits++;
@@ -162,9 +180,9 @@ export class NearCache {
    * have lost bytes that were not UTF-8.
    */
   entry(key: string, type: 'text' | 'bytes' | 'hash'): LocalEntry | undefined {
-    if (this.#fresh) {
+    if (this.#serving) {
       const entry = this.store.entry(key);
-      if (entry !== undefined && entry.meta === this.#epoch && this.#young(entry)) {
+      if (entry !== undefined && entry.meta === this.#epoch && this.#inTime(entry)) {
         const value = entry.value;
         const ok =
           type === 'hash'
@@ -182,9 +200,15 @@ export class NearCache {
     return undefined;
   }
 
-  #young(entry: LocalEntry): boolean {
+  /**
+   * Within the lease (checked here as well as by the tracker's heartbeat: after a stall of the
+   * event loop, code may read before any timer has run) and younger than `maxAgeMs`.
+   */
+  #inTime(entry: LocalEntry): boolean {
+    const t = now();
+    if (t > this.#leaseEnd) return false;
     const max = this.#scope.maxAgeMs;
-    return max === 0 || now() - entry.storedAt < max;
+    return max === 0 || t - entry.storedAt < max;
   }
 
   // ---- reads in flight ---------------------------------------------------------------------------
@@ -389,15 +413,36 @@ export class NearCache {
     this.#update();
   }
 
+  /**
+   * Invalidations arrive in time (`true`) or may be held up on the way (`false`: the tracker's
+   * lease ran out while tracking holds). While held up, copies are not served, but nothing else
+   * changes: the epoch stays, reads still install, and invalidations still void copies as they
+   * arrive; the tracker says `true` again once a PING, answered in time, proves that everything
+   * Redis sent before it has arrived. Copies then are as valid as if nothing had been held up.
+   */
+  setDelivering(on: boolean): void {
+    if (on === this.#delivering) return;
+    this.#delivering = on;
+    if (!on) this.#heldSince = now();
+    this.#serving = this.#fresh && on;
+  }
+
+  /** Copies are not served after `at` (`performance.now()`) unless delivery is confirmed again. */
+  setLeaseEnd(at: number): void {
+    this.#leaseEnd = at;
+  }
+
   #update(): void {
     const fresh = this.#tracking && this.#usable;
     if (fresh === this.#fresh) return;
     const ended = this.#ended;
     if (this.#fresh) {
-      ended.set(this.#epoch, now());
+      // Copies were last known to be Redis' values when delivery was last confirmed.
+      ended.set(this.#epoch, this.#delivering ? now() : this.#heldSince);
       if (ended.size > MAX_ENDED) ended.delete(ended.keys().next().value as number);
     }
     this.#fresh = fresh;
+    this.#serving = fresh && this.#delivering;
     this.#epoch++;
     this.#markers.clear();
     this.#inFlight.clear();
@@ -410,7 +455,7 @@ export class NearCache {
    */
   confirmedAt(epoch: number, at: number): number {
     if (epoch < this.#flushed) return Number.NEGATIVE_INFINITY;
-    if (epoch === this.#epoch && this.#fresh) return at;
+    if (epoch === this.#epoch && this.#fresh) return this.#delivering ? at : this.#heldSince;
     return this.#ended.get(epoch) ?? Number.NEGATIVE_INFINITY;
   }
 
@@ -432,7 +477,7 @@ export class NearCache {
       bytes: s.calculatedSize,
       maxBytes: s.maxBytes,
       evictions: s.evictions,
-      tracking: this.#fresh,
+      tracking: this.#serving,
       epoch: this.#epoch,
     };
   }

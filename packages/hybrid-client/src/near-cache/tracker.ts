@@ -26,10 +26,12 @@ export interface TrackingSpec {
 export interface TrackerSink {
   /** Keys (as the server names them) whose copies are no longer valid; `null`: FLUSHALL / FLUSHDB. */
   invalidated(keys: readonly Buffer[] | null): void;
-  /** Tracking was established or lost (read {@link Tracker.tracking}). */
+  /** Tracking was established or lost, or delivery held up or back (read {@link Tracker.tracking}, {@link Tracker.delivering}). */
   changed(): void;
   /** Setting tracking up failed with `error` while both connections were up (it is retried). */
   failed(error: unknown): void;
+  /** A PING was answered: the lease now runs until {@link Tracker.leaseEnd}. */
+  renewed(): void;
 }
 
 /**
@@ -68,9 +70,13 @@ const now = (): number => performance.now();
  * the tracker sends a `PING` on the invalidation connection every `leaseMs / 3` (`TrackingSpec`); its `PONG` comes
  * after every invalidation Redis sent before it, so when it arrives every write Redis applied
  * before the PING was sent has been delivered. When no PING sent within the last `leaseMs` has
- * been answered, tracking counts as lost until one is: a copy is never served more than about
- * `leaseMs` (plus one beat) after a write whose invalidation is held up on the way. This is not a
- * health check (it never says whether Redis is usable): it bounds how stale a copy can be.
+ * been answered, {@link delivering} turns false until one is: a copy is never served more than
+ * about `leaseMs` (plus one beat) after a write whose invalidation is held up on the way. This is
+ * not a health check (it never says whether Redis is usable): it bounds how stale a copy can be.
+ * Tracking itself still holds then, and so do the copies: TCP delivers what was held up, in
+ * order, before the `PONG` that ends the wait, and each invalidation voids its copy as it comes.
+ * So a stalled event loop (a long garbage collection, a synchronous task) that outlives the lease
+ * pauses the copies for a round trip instead of voiding every one of them.
  */
 export class Tracker {
   readonly data: Redis;
@@ -86,8 +92,9 @@ export class Tracker {
   #pinging = false;
   // performance.now() when the newest answered PING was sent (or tracking was set up).
   #confirmed = 0;
-  // Tracking holds on the server, but the lease ran out: back once a PING is answered.
-  #leaseLost = false;
+  // False while the lease has run out (tracking holds on the server): true again once a PING is
+  // answered in time.
+  #delivering = true;
   #tracking = false;
   // Bumped by every close of either side: a setup that saw another value is void.
   #generation = 0;
@@ -134,6 +141,23 @@ export class Tracker {
   /** True while Redis tracks the data connection's reads and delivers to the invalidation connection. */
   get tracking(): boolean {
     return this.#tracking;
+  }
+
+  /**
+   * False while the lease has run out: invalidations may be held up on the way, so copies must
+   * not be served, though they stay valid (see the lease above). Meaningful while {@link tracking}.
+   */
+  get delivering(): boolean {
+    return this.#delivering;
+  }
+
+  /**
+   * Until when (`performance.now()`) a copy may be served without a newer confirmation of
+   * delivery: `leaseMs` after the newest answered PING was sent. Checked by every hit too, so
+   * the bound holds right after a stall of the event loop, before the heartbeat could run.
+   */
+  get leaseEnd(): number {
+    return this.#confirmed + this.#leaseMs;
   }
 
   /** Listens to both connections and sets tracking up as soon as both are ready. */
@@ -189,7 +213,7 @@ export class Tracker {
 
   #lost(): void {
     this.#generation++;
-    this.#leaseLost = false;
+    this.#delivering = true;
     if (!this.#tracking) return;
     this.#tracking = false;
     this.#sink.changed();
@@ -219,7 +243,7 @@ export class Tracker {
     if (ok) {
       this.established++;
       this.#confirmed = now();
-      this.#leaseLost = false;
+      this.#delivering = true;
       this.#tracking = true;
       this.#sink.changed();
       return;
@@ -242,9 +266,8 @@ export class Tracker {
   /** One beat of the lease: expire it when due, and keep one PING in flight. */
   readonly #beat = (): void => {
     const t = now();
-    if (this.#tracking && t - this.#confirmed > this.#leaseMs) {
-      this.#tracking = false;
-      this.#leaseLost = true;
+    if (this.#tracking && this.#delivering && t - this.#confirmed > this.#leaseMs) {
+      this.#delivering = false;
       this.#sink.changed();
     }
     const inv = this.invalidation;
@@ -257,11 +280,11 @@ export class Tracker {
         if (this.#closed || generation !== this.#generation) return;
         this.#confirmed = t;
         // Answered in time again: every invalidation sent before the PING has arrived.
-        if (this.#leaseLost && now() - t <= this.#leaseMs) {
-          this.#leaseLost = false;
-          this.#tracking = true;
+        if (!this.#delivering && now() - t <= this.#leaseMs) {
+          this.#delivering = true;
           this.#sink.changed();
         }
+        this.#sink.renewed();
       },
       () => {
         this.#pinging = false;

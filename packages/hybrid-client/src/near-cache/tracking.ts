@@ -77,7 +77,13 @@ export function startTracking(
     /\s/g,
     '_',
   );
-  let source: { trackers(): readonly Tracker[]; readonly tracking: boolean; close(): void };
+  let source: {
+    trackers(): readonly Tracker[];
+    readonly tracking: boolean;
+    readonly delivering: boolean;
+    readonly leaseEnd: number;
+    close(): void;
+  };
   const waiters = new Set<() => void>();
   const publish = (was: boolean): void => {
     if (near.fresh === was) return;
@@ -89,12 +95,15 @@ export function startTracking(
   const changed = (): void => {
     const was = near.fresh;
     near.setTracking(source.tracking);
+    near.setDelivering(source.delivering);
+    near.setLeaseEnd(source.leaseEnd);
     publish(was);
   };
   const logged = new Set<string>();
   const sink: TrackerSink = {
     invalidated: (keys) => near.invalidated(keys),
     changed,
+    renewed: () => near.setLeaseEnd(source.leaseEnd),
     failed: (error) => {
       // Said once per distinct reason (a missing ACL permission, an old server...); the tracker
       // keeps trying, and reads go to Redis meanwhile.
@@ -136,6 +145,12 @@ export function startTracking(
       trackers: () => [tracker],
       get tracking() {
         return tracker.tracking;
+      },
+      get delivering() {
+        return tracker.delivering;
+      },
+      get leaseEnd() {
+        return tracker.leaseEnd;
       },
       close: () => tracker.close(),
     };
