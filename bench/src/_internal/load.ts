@@ -39,8 +39,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const start = performance.now();
   const end = start + durationMs;
   async function worker(w: number): Promise<void> {
+    // One clock read per call: a call starts when the previous one settled (nothing runs between).
+    let t0 = performance.now();
     for (let i = 0; ; i++) {
-      const t0 = performance.now();
       try {
         await op(w, i);
       } catch (error) {
@@ -51,6 +52,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       recorder.record(t1 - t0);
       afterEach?.(t1);
       if (t1 >= end) return;
+      t0 = t1;
     }
   }
   const workers: Promise<void>[] = [];

@@ -154,7 +154,7 @@ async function runOne(
 ): Promise<{ row: FailoverRow; latency: LatencyRecorder; elapsedMs: number }> {
   const redis: RedisHandle = await benchRedis();
   const target = await subject.create(redis.url);
-  const latency = new LatencyRecorder(1 << 22);
+  const latency = new LatencyRecorder();
   const slots = new Uint32Array(Math.ceil((timeline.totalMs + DRAIN_MS) / SLOT_MS) + 10);
   let errors = 0;
   let slow = 0;

@@ -58,6 +58,11 @@ function zipfSequence(n: number, length: number, seed = 42): Int32Array {
   return out;
 }
 
+/** Resolves on the next turn of the event loop (after pending I/O). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 interface Target {
   get(key: string): Promise<unknown>;
   set(key: string, value: string): Promise<unknown>;
@@ -69,16 +74,12 @@ function load(target: Target, sequence: Int32Array, names: string[], durationMs:
   return runLoad({
     concurrency: CONCURRENCY,
     durationMs,
-    op: async (_w, i) => {
+    op: (_w, i) => {
       const at = next++;
       const key = names[sequence[at % sequence.length]!]!;
-      const call = at % writeEvery === 0 ? target.set(key, VALUE) : target.get(key);
-      if (i % YIELD_EVERY === YIELD_EVERY - 1) {
-        await call;
-        await new Promise((r) => setImmediate(r));
-        return;
-      }
-      return call;
+      const call: Promise<unknown> =
+        at % writeEvery === 0 ? target.set(key, VALUE) : target.get(key);
+      return i % YIELD_EVERY === YIELD_EVERY - 1 ? call.then(nextTurn) : call;
     },
   });
 }
