@@ -33,8 +33,12 @@ const BUCKETS = SUB + (46 - SUB_BITS) * SUB;
 /** The bucket of a latency of `ns` nanoseconds (an integer ≥ 0). */
 function bucketOf(ns: number): number {
   if (ns < SUB) return ns;
-  // clz32 covers 32 bits; the few latencies above 2^31 ns (2.1 s) take the slower path.
-  const e = ns < 0x80000000 ? 31 - Math.clz32(ns) : Math.floor(Math.log2(ns));
+  if (ns < 0x80000000) {
+    const e = 31 - Math.clz32(ns);
+    return SUB + (e - SUB_BITS) * SUB + (ns >>> (e - SUB_BITS)) - SUB;
+  }
+  // The few latencies above 2^31 ns (2.1 s), beyond 32-bit arithmetic.
+  const e = Math.floor(Math.log2(ns));
   const sub = Math.floor(ns / 2 ** (e - SUB_BITS)) - SUB;
   return Math.min(BUCKETS - 1, SUB + (e - SUB_BITS) * SUB + sub);
 }
