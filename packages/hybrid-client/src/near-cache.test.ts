@@ -433,6 +433,85 @@ describe('near cache lease', () => {
   });
 });
 
+describe('near cache: a hot key written in one command', () => {
+  /** Calls of `command` the server has run so far (INFO commandstats). */
+  async function served(command: string): Promise<number> {
+    const info = String(await user().info('commandstats'));
+    return Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
+  }
+
+  it('a plain SET of a hot key is one script that writes and reads the key back: tracked, no GET behind it', async () => {
+    const c = await client();
+    const other = user();
+    const k = key('scripted');
+    await c.set(k, 'v1');
+    expect(await warm(c, k)).toBe('v1');
+    // The first write may meet an empty script cache (NOSCRIPT: written as SET + GET, the script
+    // loaded for the next time).
+    await c.set(k, 'v2');
+    expect(await until(c, k, 'v2')).toBeLessThan(3_000);
+    await warm(c, k);
+    const gets = await served('get');
+    const scripts = await served('evalsha');
+    const calls = c.stats().primary.calls;
+    const writing = c.set(k, 'v3');
+    expect(await c.get(k)).toBe('v3');
+    expect(await writing).toBe(true);
+    expect(await c.get(k)).toBe('v3');
+    expect(c.stats().primary.calls).toBe(calls + 1);
+    expect(await served('evalsha')).toBe(scripts + 1);
+    expect(await served('get')).toBe(gets);
+    // The read inside the script tracks the key: another client's write invalidates the copy.
+    await other.set(k, 'v4');
+    await until(c, k, 'v4');
+  });
+
+  it('after SCRIPT FLUSH a hot write is sent as SET + GET, then as the script again', async () => {
+    const c = await client();
+    const k = key('flushed');
+    await c.set(k, 'a');
+    await warm(c, k);
+    await user().script('FLUSH');
+    const gets = await served('get');
+    expect(await c.set(k, 'b')).toBe(true);
+    expect(await c.get(k)).toBe('b');
+    await waitFor('the read behind the write', async () => (await served('get')) > gets);
+    await warm(c, k);
+    const scripts = await served('evalsha');
+    await waitFor('the script loaded again', async () => {
+      await c.set(k, 'c');
+      return (await served('evalsha')) > scripts;
+    });
+    await user().set(k, 'd');
+    await until(c, k, 'd');
+  });
+
+  it('a user without scripting: hot writes are SET + GET, still served at once and tracked', async () => {
+    await user().call(
+      'ACL',
+      'SETUSER',
+      'noscript',
+      'on',
+      '>pw',
+      '~*',
+      '&*',
+      '+@all',
+      '-@scripting',
+    );
+    const c = await client({ redis: `redis://noscript:pw@127.0.0.1:${redis.port}` });
+    const k = key('noscripting');
+    for (const v of ['a', 'b', 'c']) {
+      await c.set(k, v);
+      await warm(c, k);
+    }
+    const writing = c.set(k, 'd');
+    expect(await c.get(k)).toBe('d');
+    expect(await writing).toBe(true);
+    await user().set(k, 'e');
+    await until(c, k, 'e');
+  });
+});
+
 describe('near cache through a stalled event loop', () => {
   it('a stall longer than the lease: no copy is served stale right after it, and none is voided', async () => {
     const c = await client({ timeoutMs: 250, healthCheckIntervalMs: 0 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   type Guard,
   type GuardOperation,
@@ -102,6 +103,13 @@ export class RedisBackend implements Backend {
   readonly #cork: boolean;
   // The options the client's own methods give their commands (shared: a Command only reads them).
   #commandOptions: { keyPrefix?: string; replyEncoding: 'utf8' } = { replyEncoding: 'utf8' };
+  // A plain SET of a hot key is sent as one script that writes the key and reads it back (see
+  // #setTracked): on a standalone client of ours (NOLOOP tracking), sent by hand, without a key
+  // prefix. `'load'`: the script is not known to be in the server's cache (SCRIPT LOAD is sent at
+  // the next such write, which goes as SET + GET meanwhile); `'off'` for good when the server
+  // refuses scripting (no permission: a refused EVALSHA would count as an auth failure).
+  #trackedWrites: 'off' | 'load' | 'on' = 'off';
+  #loadingScript = false;
 
   constructor(
     connection: Connection,
@@ -206,6 +214,27 @@ export class RedisBackend implements Backend {
     fallback: RedisBackend.#SET.fallback,
   };
 
+  // A plain SET of a hot key and the tracked read behind it, as one command (see #setTracked).
+  // `seq`: the near-cache marker of the provisional copy; the reply makes it a tracked copy.
+  static readonly #SEND_SET_TRACKED: GuardSendOperation<
+    boolean,
+    RedisBackend,
+    string,
+    string,
+    number,
+    number
+  > = {
+    start: (self, key, value) => self.#send('evalsha', [SET_TRACKED_SHA, 1, key, value]),
+    map: (_length, self, key, value, seq) => {
+      self.#near!.install(key, seq, value);
+      return true;
+    },
+    fallback: (error, self, key, value, seq) => {
+      self.#near!.end(key, seq);
+      return RedisBackend.#SET.fallback!(error, self, key, value, undefined);
+    },
+  };
+
   /**
    * Sends commands by hand only where that is exactly what the client's own methods do: a
    * standalone `Redis` of this package's copy of ioredis, without auto-pipelining or friendly
@@ -224,6 +253,8 @@ export class RedisBackend implements Backend {
     this.#direct = true;
     if (typeof options.keyPrefix === 'string' && options.keyPrefix !== '') {
       this.#commandOptions = { keyPrefix: options.keyPrefix, replyEncoding: 'utf8' };
+    } else if (this.#near !== undefined && this.#connection.owned && !this.#near.optIn) {
+      this.#trackedWrites = 'load';
     }
   }
 
@@ -236,6 +267,71 @@ export class RedisBackend implements Backend {
     if (this.#near?.optIn !== true) return;
     if (this.#direct) this.#send('client', ['CACHING', 'YES']).promise.catch(noop);
     else client.call('CLIENT', 'CACHING', 'YES').catch(noop);
+  }
+
+  /**
+   * A plain SET of a hot key whose copy `writeThrough` made provisional (`seq`): one `EVALSHA` that
+   * writes the key and reads it back in one step. Redis tracks a read made inside a script for the
+   * caller, and nothing can run between the two, so the copy (the written value) is tracked as
+   * soon as the reply arrives: one command instead of a SET and a GET behind it. `NOSCRIPT` (the
+   * script cache was flushed) wrote nothing: the write is sent again as SET + GET, and the script
+   * loaded for the next time.
+   */
+  #setTracked(key: string, value: string, seq: number): Promise<boolean> {
+    return this.#guard
+      .execute(RedisBackend.#SEND_SET_TRACKED, this, key, value, seq)
+      .then(undefined, (error: unknown) => this.#setTrackedRefused(error, key, value, seq));
+  }
+
+  #setTrackedRefused(error: unknown, key: string, value: string, seq: number): Promise<boolean> {
+    const message = error instanceof Error ? error.message : '';
+    if (!message.startsWith('NOSCRIPT')) {
+      this.#near!.end(key, seq);
+      throw error;
+    }
+    // The script cache was flushed (a restart, SCRIPT FLUSH): nothing was written. The same write
+    // goes as SET + GET (keeping its provisional copy and marker); the script is loaded again.
+    this.#trackedWrites = 'load';
+    this.#loadScript();
+    this.#corkTick();
+    return this.#setThenRead(key, value, undefined, seq);
+  }
+
+  /** SCRIPT LOAD of the scripted write; refused (no scripting for this user): off for good. */
+  #loadScript(): void {
+    if (this.#loadingScript) return;
+    this.#loadingScript = true;
+    (this.#client as Redis).script('LOAD', SET_TRACKED).then(
+      (sha: unknown) => {
+        this.#loadingScript = false;
+        if (this.#trackedWrites === 'load')
+          this.#trackedWrites = sha === SET_TRACKED_SHA ? 'on' : 'off';
+      },
+      (error: unknown) => {
+        this.#loadingScript = false;
+        // Not connected, a timeout: tried again at a later write. A refusal: never again.
+        const message = error instanceof Error ? error.message : '';
+        if (/^(NOPERM|ERR)/.test(message)) this.#trackedWrites = 'off';
+      },
+    );
+  }
+
+  /** SET, and with a near-cache marker (`seq` ≠ 0) the tracked GET right behind it. */
+  #setThenRead(
+    key: string,
+    value: string,
+    options: HybridSetOptions | undefined,
+    seq: number,
+  ): Promise<boolean> {
+    const written = this.#direct
+      ? this.#guard.execute(RedisBackend.#SEND_SET, this, key, value, options)
+      : this.#guard.execute(RedisBackend.#SET, this, key, value, options);
+    if (seq !== 0) {
+      const reply = this.#sendGet(key, seq);
+      this.#near!.sent(key, seq, reply);
+      reply.catch(noop);
+    }
+    return written;
   }
 
   #send(name: string, args: (string | number)[]): Command {
@@ -302,15 +398,11 @@ export class RedisBackend implements Backend {
           : options?.nx === true || options?.xx === true
             ? (near.drop(key), 0)
             : near.writeThrough(key, value);
-      const written = this.#direct
-        ? this.#guard.execute(RedisBackend.#SEND_SET, this, key, value, options)
-        : this.#guard.execute(RedisBackend.#SET, this, key, value, options);
-      if (seq !== 0) {
-        const reply = this.#sendGet(key, seq);
-        near!.sent(key, seq, reply);
-        reply.catch(noop);
+      if (seq !== 0 && options === undefined && this.#trackedWrites !== 'off') {
+        if (this.#trackedWrites === 'on') return this.#setTracked(key, value, seq);
+        this.#loadScript();
       }
-      return written;
+      return this.#setThenRead(key, value, options, seq);
     }
     near?.drop(key);
     return this.#connection.execute((c) => redisSet(c, key, value, options).then(isOk), {
@@ -728,3 +820,10 @@ function toRecord(map: ReadonlyMap<string, string>): Record<string, string> {
 }
 
 function noop(): void {}
+
+/**
+ * Writes `KEYS[1]` = `ARGV[1]` and reads it back: the read (inside the script, so nothing runs
+ * between) makes Redis track the key for the caller again, which its own write had ended.
+ */
+const SET_TRACKED = "redis.call('SET', KEYS[1], ARGV[1]) return redis.call('STRLEN', KEYS[1])";
+const SET_TRACKED_SHA = createHash('sha1').update(SET_TRACKED).digest('hex');
