@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   type Guard,
   type GuardOperation,
@@ -6,7 +5,13 @@ import {
   isBreakerOpenError,
 } from '@x/breaker';
 import type { RedisClient } from '@x/config';
-import { type Connection, connectionCallChannel, corkUntilNextTick } from '@x/connection';
+import {
+  type Connection,
+  connectionCallChannel,
+  corkUntilNextTick,
+  isNoScriptError,
+  scriptSha,
+} from '@x/connection';
 import type { LocalCache } from '@x/local-cache';
 import { Command, Redis, type RedisOptions } from 'ioredis';
 import { KEEP_EXPIRY } from './_internal/journal.js';
@@ -284,8 +289,7 @@ export class RedisBackend implements Backend {
   }
 
   #setTrackedRefused(error: unknown, key: string, value: string, seq: number): Promise<boolean> {
-    const message = error instanceof Error ? error.message : '';
-    if (!message.startsWith('NOSCRIPT')) {
+    if (!isNoScriptError(error)) {
       this.#near!.end(key, seq);
       throw error;
     }
@@ -826,4 +830,4 @@ function noop(): void {}
  * between) makes Redis track the key for the caller again, which its own write had ended.
  */
 const SET_TRACKED = "redis.call('SET', KEYS[1], ARGV[1]) return redis.call('STRLEN', KEYS[1])";
-const SET_TRACKED_SHA = createHash('sha1').update(SET_TRACKED).digest('hex');
+const SET_TRACKED_SHA = scriptSha(SET_TRACKED);

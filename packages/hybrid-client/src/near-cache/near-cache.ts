@@ -316,8 +316,7 @@ export class NearCache {
 
   /** A write of `key` by this client: its copy and any read in flight are void. */
   drop(key: string): void {
-    this.#markers.delete(key);
-    this.#inFlight.delete(key);
+    this.#voidReads(key);
     if (this.#scope.optIn) {
       const written = this.#written;
       // Bounded by forgetting them all at once (then the next reads are tracked at once, as
@@ -327,6 +326,12 @@ export class NearCache {
     }
     const entry = this.store.peek(key);
     if (entry !== undefined && isKept(entry.meta)) this.store.del(key);
+  }
+
+  /** Reads of `key` in flight install nothing, and later reads send their own. */
+  #voidReads(key: string): void {
+    this.#markers.delete(key);
+    this.#inFlight.delete(key);
   }
 
   /**
@@ -359,8 +364,7 @@ export class NearCache {
       return 0;
     }
     // What drop() does, but the copy stays to be overwritten below.
-    this.#markers.delete(key);
-    this.#inFlight.delete(key);
+    this.#voidReads(key);
     if (this.#scope.optIn) this.#written.delete(key);
     const seq = this.begin(key);
     if (seq === 0) {
@@ -379,8 +383,7 @@ export class NearCache {
    * serves it, and the store's bound evicts it like any entry.
    */
   #supersede(key: string): void {
-    this.#markers.delete(key);
-    this.#inFlight.delete(key);
+    this.#voidReads(key);
     const store = this.store;
     const entry = store.peek(key);
     if (entry === undefined || !isCopy(entry.meta)) return;
