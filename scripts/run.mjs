@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { delimiter, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -93,6 +93,8 @@ function summarize() {
   let passed = 0;
   let failed = 0;
   let skipped = 0;
+  /** One line per failed test: pass, file, name and the first line of its failure. */
+  const failures = [];
   for (const base of ['packages', 'apps', 'tooling', 'checks']) {
     const dir = join(root, base);
     if (!existsSync(dir)) continue;
@@ -101,20 +103,35 @@ function summarize() {
       const results = join(dir, name, '.test-results');
       if (!existsSync(results)) continue;
       const reports = readdirSync(results).filter((f) => /^vitest(\.[\w-]+)?\.json$/.test(f));
-      for (const suite of reports.flatMap(
-        (f) => JSON.parse(readFileSync(join(results, f), 'utf8')).testResults ?? [],
-      )) {
-        const tests = suite.assertionResults ?? [];
-        const bad = tests.filter((t) => t.status === 'failed').length;
-        passed += tests.filter((t) => t.status === 'passed').length;
-        skipped += tests.filter((t) => t.status === 'skipped' || t.status === 'pending').length;
-        failed += bad;
-        // A file that failed outside its tests (import error, a throwing beforeAll) counts once.
-        if (suite.status === 'failed' && bad === 0) failed += 1;
+      for (const report of reports) {
+        const pass = report.replace(/^vitest\.?|json$/g, '').replace(/\.$/, '') || 'default';
+        const suites = JSON.parse(readFileSync(join(results, report), 'utf8')).testResults ?? [];
+        for (const suite of suites) {
+          const file = relative(root, suite.name ?? '');
+          const tests = suite.assertionResults ?? [];
+          const bad = tests.filter((t) => t.status === 'failed');
+          passed += tests.filter((t) => t.status === 'passed').length;
+          skipped += tests.filter((t) => t.status === 'skipped' || t.status === 'pending').length;
+          failed += bad.length;
+          for (const t of bad) {
+            failures.push(`[${pass}] ${file} > ${t.fullName ?? t.title}: ${firstLine(t.failureMessages?.[0])}`);
+          }
+          // A file that failed outside its tests (import error, a throwing beforeAll) counts once.
+          if (suite.status === 'failed' && bad.length === 0) {
+            failed += 1;
+            failures.push(`[${pass}] ${file}: ${firstLine(suite.message)}`);
+          }
+        }
       }
     }
   }
-  return { passed, failed, skipped };
+  return { passed, failed, skipped, failures };
+}
+
+/** The first non-empty line of a failure message, short enough for a CI log's tail. */
+function firstLine(message) {
+  const line = String(message ?? '').split('\n').find((l) => l.trim() !== '') ?? '(no message)';
+  return line.trim().slice(0, 300);
 }
 
 switch (task) {
@@ -244,7 +261,9 @@ switch (task) {
       }
     }
     console.log(`\nsteps: ${timings.join(', ')}`);
-    const { passed, failed, skipped } = summarize();
+    const { passed, failed, skipped, failures } = summarize();
+    // The tail of a CI log is what gets read: name what failed right above the tally.
+    if (failures.length > 0) console.log(`\nfailed:\n${failures.map((f) => `  ${f}`).join('\n')}`);
     // A failed step (lint, types, build, package checks) counts as one failure when no test did.
     const total = failed + (failed === 0 && !ok ? 1 : 0);
     console.log(`\n${passed} passed, ${total} failed${skipped ? `, ${skipped} skipped` : ''}`);
