@@ -37,8 +37,9 @@ const noop = (): void => {};
  *   connection says so ({@link OutageWatch.markUnusable}).
  * - `unusable` → `ready` by the probes: one PING kept in flight (on a frozen server it answers the
  *   moment the server resumes), a probe at least every `probeIntervalMs` and at every `ready` of
- *   the client; an owned client that stays stuck (a PING unanswered for a whole probe interval, or
- *   a handshake that never completes) is reset, so that a blackholed link is replaced.
+ *   the client; an owned client that stays stuck for a whole probe interval (a PING unanswered, or
+ *   a connection attempt that never becomes ready) is reset then, so that a blackholed link is
+ *   replaced once per probe interval.
  */
 export class OutageWatch {
   readonly #host: WatchHost;
@@ -47,9 +48,13 @@ export class OutageWatch {
   #since = now();
   #stopped = false;
   #probing = false;
+  /** When the recovery PING in flight was sent (0: none). */
   #pingSince = 0;
-  #stuckTicks = 0;
+  /** When the connection attempt under way began, while it is not ready (0: none seen). */
+  #attemptSince = 0;
   #timer: NodeJS.Timeout | undefined;
+  /** When {@link OutageWatch.#timer} fires. */
+  #timerDue = 0;
   #outages = 0;
   #unusableMs = 0;
   #lastOutageMs = 0;
@@ -101,8 +106,18 @@ export class OutageWatch {
 
   /** The client reported `ready`. */
   onReady(): void {
-    this.#stuckTicks = 0;
+    this.#attemptSince = 0;
     if (this.#state === 'connecting' || this.#state === 'unusable') this.#probe();
+  }
+
+  /**
+   * The client began a connection attempt (`connecting`): while unusable, an owned client whose
+   * attempt is not ready a whole probe interval later is reset then.
+   */
+  onConnecting(): void {
+    if (this.#stopped || this.#state !== 'unusable' || !this.#host.owned) return;
+    this.#attemptSince = now();
+    this.#scheduleProbe(this.#host.probeIntervalMs + 1);
   }
 
   /** The client lost its link (`close` / `end`). */
@@ -125,7 +140,7 @@ export class OutageWatch {
     this.#move('unusable', reason, error);
     this.#checker.stop();
     this.#pingSince = 0;
-    this.#stuckTicks = 0;
+    this.#attemptSince = 0;
     this.#scheduleProbe();
     // A PING right away: on a frozen server it stays in flight and answers when it resumes.
     setImmediate(() => this.#probe());
@@ -161,10 +176,29 @@ export class OutageWatch {
     this.#host.changed(from, to, reason, error);
   }
 
-  #scheduleProbe(): void {
-    if (this.#timer !== undefined || this.#stopped) return;
-    this.#timer = setTimeout(this.#onTimer, this.#host.probeIntervalMs);
+  /** Probes again in `delayMs` at the latest (an earlier pending probe stays). */
+  #scheduleProbe(delayMs: number = this.#host.probeIntervalMs): void {
+    if (this.#stopped) return;
+    const due = now() + delayMs;
+    if (this.#timer !== undefined) {
+      if (this.#timerDue <= due) return;
+      clearTimeout(this.#timer);
+    }
+    this.#timerDue = due;
+    this.#timer = setTimeout(this.#onTimer, Math.max(0, delayMs));
     this.#timer.unref();
+  }
+
+  /**
+   * Whether the stuck condition that began at `since` has lasted a whole probe interval; if not
+   * yet, a probe is scheduled for the moment it will have (+1 ms: a timer may fire a fraction of
+   * a millisecond early on this clock).
+   */
+  #stuckFor(since: number): boolean {
+    const waited = now() - since;
+    if (waited >= this.#host.probeIntervalMs) return true;
+    this.#scheduleProbe(this.#host.probeIntervalMs - waited + 1);
+    return false;
   }
 
   readonly #onTimer = (): void => {
@@ -182,7 +216,7 @@ export class OutageWatch {
       // A PING is in flight. Left alone it answers as soon as a frozen server resumes; but after a
       // whole probe interval the link may be dead (a blackhole drops bytes): an owned client
       // starts afresh; a client passed in is not ours to reset.
-      if (owned && this.#pingSince !== 0 && now() - this.#pingSince >= this.#host.probeIntervalMs) {
+      if (owned && this.#pingSince !== 0 && this.#stuckFor(this.#pingSince)) {
         this.#pingSince = 0;
         resetSockets(client);
       }
@@ -190,6 +224,7 @@ export class OutageWatch {
     }
     const status = client.status;
     if (status === 'ready') {
+      this.#attemptSince = 0;
       this.#probing = true;
       if (this.#pingSince === 0) this.#pingSince = now();
       this.#checker.check().then(this.#onProbe, noop);
@@ -200,14 +235,18 @@ export class OutageWatch {
     if (status === 'reconnecting') {
       // ioredis reconnects by itself (the connection caps its delay); a connect() now would leave
       // its pending reconnection timer behind, to fire even after close().
-      this.#stuckTicks = 0;
+      this.#attemptSince = 0;
     } else if (status === 'end' || status === 'close' || status === 'wait') {
-      this.#stuckTicks = 0;
+      this.#attemptSince = 0;
       client.connect().catch(noop);
-    } else if (this.#state === 'unusable' && ++this.#stuckTicks >= 2) {
-      // Connected but never ready (the handshake is lost in a blackhole): start over.
-      this.#stuckTicks = 0;
-      resetSockets(client);
+    } else if (this.#state === 'unusable') {
+      // A connection attempt under way (connecting, or connected but not ready): one lost in a
+      // blackhole never completes, so it is started over after a whole probe interval.
+      if (this.#attemptSince === 0) this.#attemptSince = now();
+      if (this.#stuckFor(this.#attemptSince)) {
+        this.#attemptSince = 0;
+        resetSockets(client);
+      }
     }
   }
 
