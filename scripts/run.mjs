@@ -114,7 +114,9 @@ function summarize() {
           skipped += tests.filter((t) => t.status === 'skipped' || t.status === 'pending').length;
           failed += bad.length;
           for (const t of bad) {
-            failures.push(`[${pass}] ${file} > ${t.fullName ?? t.title}: ${firstLine(t.failureMessages?.[0])}`);
+            failures.push(
+              `[${pass}] ${file} > ${t.fullName ?? t.title}: ${firstLine(t.failureMessages?.[0])}`,
+            );
           }
           // A file that failed outside its tests (import error, a throwing beforeAll) counts once.
           if (suite.status === 'failed' && bad.length === 0) {
@@ -130,7 +132,10 @@ function summarize() {
 
 /** The first non-empty line of a failure message, short enough for a CI log's tail. */
 function firstLine(message) {
-  const line = String(message ?? '').split('\n').find((l) => l.trim() !== '') ?? '(no message)';
+  const line =
+    String(message ?? '')
+      .split('\n')
+      .find((l) => l.trim() !== '') ?? '(no message)';
   return line.trim().slice(0, 300);
 }
 

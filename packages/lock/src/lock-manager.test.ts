@@ -316,18 +316,21 @@ describe('withLock', () => {
   it('extends the lock in the background while fn runs, then releases it', async () => {
     const locks = manager();
     const k = key();
+    // fn holds the lock for 3 TTLs: only background extensions keep it. The TTL leaves an
+    // extension 250 ms to come back (it is sent when half the TTL is left): a loaded CI machine
+    // can stall a test process for 100 ms, after which a 200 ms lock is rightly given up.
     const result = await locks.withLock(
       k,
       async (lock) => {
         const fence = lock.fencingToken;
         for (let i = 0; i < 6; i++) {
-          await sleep(100);
+          await sleep(250);
           expect(await admin.get(`x:lock:{${k}}`)).toBe(lock.token);
         }
         expect(lock.signal.aborted).toBe(false);
         return fence;
       },
-      { ttlMs: 200 },
+      { ttlMs: 500 },
     );
     expect(typeof result).toBe('number');
     expect(await admin.exists(`x:lock:{${k}}`)).toBe(0);
