@@ -13,19 +13,24 @@ const INSTANCES = 4;
 const BAR_P99_MS = 2;
 const BAR_HIT_RATIO = 0.99;
 
-/** Wall-clock ms with sub-ms precision, comparable across processes of one machine. */
-const wall = (): number => performance.timeOrigin + performance.now();
+/**
+ * ms on the machine's monotonic clock (`CLOCK_MONOTONIC`, what `process.hrtime` reads): one time
+ * base for every process of the machine. (`performance.timeOrigin + performance.now()` is not:
+ * each process anchors it to the wall clock when it starts, and the wall clock is slewed against
+ * the monotonic one, so two processes started minutes apart disagree by a fraction of a ms.)
+ */
+const clock = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 // The writer: another process, plain ioredis. For each line it reads (a value), it writes the key
 // and prints the moment the write was acknowledged.
 const WRITER = `
 const { Redis } = require('ioredis');
 const r = new Redis(Number(process.argv[1]));
-const wall = () => performance.timeOrigin + performance.now();
+const clock = () => Number(process.hrtime.bigint()) / 1e6;
 require('node:readline').createInterface({ input: process.stdin }).on('line', async (value) => {
   if (value === 'quit') { await r.quit(); process.exit(0); }
   await r.set(process.argv[2], value);
-  process.stdout.write(value + ' ' + wall() + '\\n');
+  process.stdout.write(value + ' ' + clock() + '\\n');
 });
 `;
 
@@ -64,12 +69,12 @@ export const nearInvalidationCase: BenchCase = {
     let stop = false;
     const readers = clients.map(async (c, i) => {
       while (!stop) {
-        const began = wall();
+        const began = clock();
         const entry = await c.getEntry(key);
         if (entry?.source === 'near') nearOf[i] = entry.value;
         else if (armed[i] && Number.isNaN(stoppedAt[i]!)) {
           stoppedAt[i] = began;
-          answeredAt[i] = wall();
+          answeredAt[i] = clock();
         }
         // Spin (one read per event-loop turn) only around a write: idle readers would take the
         // CPU the writer and Redis need, on a 2-core machine.
