@@ -161,7 +161,6 @@ export class ManagedConnection extends EventEmitter<ConnectionEvents> implements
       this.#epoch++;
       this.#problems.onConnect();
     });
-    this.#listen('connecting', () => this.#watch.onConnecting());
     this.#listen('ready', () => this.#watch.onReady());
     this.#listen('close', () => {
       this.#watch.onLinkLost();

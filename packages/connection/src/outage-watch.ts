@@ -37,9 +37,10 @@ const noop = (): void => {};
  *   connection says so ({@link OutageWatch.markUnusable}).
  * - `unusable` → `ready` by the probes: one PING kept in flight (on a frozen server it answers the
  *   moment the server resumes), a probe at least every `probeIntervalMs` and at every `ready` of
- *   the client; an owned client that stays stuck for a whole probe interval (a PING unanswered, or
- *   a connection attempt that never becomes ready) is reset then, so that a blackholed link is
- *   replaced once per probe interval.
+ *   the client; an owned client that stays stuck is reset, so that a blackholed link is replaced:
+ *   when a PING has been unanswered for a whole probe interval (timed from the PING), or when a
+ *   connection attempt is still not ready at the second probe tick that finds it under way (one
+ *   to two intervals: a slow handshake, a Sentinel lookup under load, gets that grace).
  */
 export class OutageWatch {
   readonly #host: WatchHost;
@@ -50,8 +51,8 @@ export class OutageWatch {
   #probing = false;
   /** When the recovery PING in flight was sent (0: none). */
   #pingSince = 0;
-  /** When the connection attempt under way began, while it is not ready (0: none seen). */
-  #attemptSince = 0;
+  /** Probe ticks that found a connection attempt under way and not ready. */
+  #stuckTicks = 0;
   #timer: NodeJS.Timeout | undefined;
   /** When {@link OutageWatch.#timer} fires. */
   #timerDue = 0;
@@ -106,18 +107,8 @@ export class OutageWatch {
 
   /** The client reported `ready`. */
   onReady(): void {
-    this.#attemptSince = 0;
+    this.#stuckTicks = 0;
     if (this.#state === 'connecting' || this.#state === 'unusable') this.#probe();
-  }
-
-  /**
-   * The client began a connection attempt (`connecting`): while unusable, an owned client whose
-   * attempt is not ready a whole probe interval later is reset then.
-   */
-  onConnecting(): void {
-    if (this.#stopped || this.#state !== 'unusable' || !this.#host.owned) return;
-    this.#attemptSince = now();
-    this.#scheduleProbe(this.#host.probeIntervalMs + 1);
   }
 
   /** The client lost its link (`close` / `end`). */
@@ -140,7 +131,7 @@ export class OutageWatch {
     this.#move('unusable', reason, error);
     this.#checker.stop();
     this.#pingSince = 0;
-    this.#attemptSince = 0;
+    this.#stuckTicks = 0;
     this.#scheduleProbe();
     // A PING right away: on a frozen server it stays in flight and answers when it resumes.
     setImmediate(() => this.#probe());
@@ -224,7 +215,6 @@ export class OutageWatch {
     }
     const status = client.status;
     if (status === 'ready') {
-      this.#attemptSince = 0;
       this.#probing = true;
       if (this.#pingSince === 0) this.#pingSince = now();
       this.#checker.check().then(this.#onProbe, noop);
@@ -235,18 +225,14 @@ export class OutageWatch {
     if (status === 'reconnecting') {
       // ioredis reconnects by itself (the connection caps its delay); a connect() now would leave
       // its pending reconnection timer behind, to fire even after close().
-      this.#attemptSince = 0;
+      this.#stuckTicks = 0;
     } else if (status === 'end' || status === 'close' || status === 'wait') {
-      this.#attemptSince = 0;
+      this.#stuckTicks = 0;
       client.connect().catch(noop);
-    } else if (this.#state === 'unusable') {
-      // A connection attempt under way (connecting, or connected but not ready): one lost in a
-      // blackhole never completes, so it is started over after a whole probe interval.
-      if (this.#attemptSince === 0) this.#attemptSince = now();
-      if (this.#stuckFor(this.#attemptSince)) {
-        this.#attemptSince = 0;
-        resetSockets(client);
-      }
+    } else if (this.#state === 'unusable' && ++this.#stuckTicks >= 2) {
+      // Connected but never ready (the handshake is lost in a blackhole): start over.
+      this.#stuckTicks = 0;
+      resetSockets(client);
     }
   }
 
