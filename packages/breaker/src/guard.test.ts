@@ -849,4 +849,24 @@ describe('createGuard after an event-loop stall', () => {
     await r.resume();
     redis.disconnect();
   });
+  it('gives a call started at the end of a stall its whole deadline', async () => {
+    const guard = createGuard({ timeoutMs: 100, breaker: { maxFailures: 1 } });
+    // A call in flight before the stall keeps the deadline timer running (its clock read then).
+    const before = guard.execute(
+      () => new Promise(() => {}),
+      () => 'timed out',
+    );
+    const until = performance.now() + 300;
+    while (performance.now() < until) {
+      // busy: longer than the deadline
+    }
+    // Started when the stall ends; its answer takes 20 ms, well within its 100 ms.
+    const after = guard.execute(
+      () => new Promise((resolve) => setTimeout(() => resolve('answered'), 20)),
+      () => 'timed out',
+    );
+    expect(await before).toBe('timed out');
+    expect(await after).toBe('answered');
+    expect(guard.stats()).toMatchObject({ timeouts: 1, successes: 1 });
+  });
 });

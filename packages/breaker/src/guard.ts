@@ -225,7 +225,9 @@ class Pending {
   b: unknown = undefined;
   c: unknown = undefined;
   constructor(
-    readonly deadline: number,
+    // Not readonly: a call started while the process stalled is given its deadline again (see
+    // CircuitGuard.#restartStalled).
+    public deadline: number,
     readonly ticket: number,
     readonly start: number,
     readonly fallback: Fallback,
@@ -296,7 +298,9 @@ class CircuitGuard {
   #expireUnlessLate(): void {
     const now = performance.now();
     if (this.#successes !== this.#successesAtDeferral) this.#deferrals = 0;
-    if (now - this.#timerDue > LATE_TICK_MS && this.#deferrals < MAX_DEFERRALS) {
+    const late = now - this.#timerDue > LATE_TICK_MS;
+    if (late) this.#restartStalled(now);
+    if (late && this.#deferrals < MAX_DEFERRALS) {
       this.#deferrals++;
       this.#successesAtDeferral = this.#successes;
       // Calls started during the poll phase get deadlines from the current time.
@@ -307,6 +311,22 @@ class CircuitGuard {
     }
     this.#deferrals = 0;
     this.#expire();
+  }
+
+  /**
+   * The tick is late: the process stalled. Calls started during the stall took their deadline
+   * from the clock of the last tick, from before the stall, so they would time out at once
+   * although none of their replies could be read yet. They are the calls whose deadline is that
+   * clock's (`#clock + timeoutMs`): each gets its whole deadline from now. Calls started before
+   * the stall keep theirs (the deferral above lets their replies be read first). The list stays
+   * in deadline order: these are its newest calls.
+   */
+  #restartStalled(now: number): void {
+    const stale = this.#clock + this.timeoutMs;
+    const deadline = now + this.timeoutMs;
+    for (let entry = this.#head; entry !== undefined; entry = entry.next) {
+      if (!entry.settled && entry.deadline === stale) entry.deadline = deadline;
+    }
   }
 
   constructor(options: GuardOptions) {
