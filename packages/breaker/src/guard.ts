@@ -224,6 +224,8 @@ class Pending {
   a: unknown = undefined;
   b: unknown = undefined;
   c: unknown = undefined;
+  // Set when the call was given its deadline again after a stall (at most once: see below).
+  restarted = false;
   constructor(
     // Not readonly: a call started while the process stalled is given its deadline again (see
     // CircuitGuard.#restartStalled).
@@ -317,15 +319,21 @@ class CircuitGuard {
    * The tick is late: the process stalled. Calls started during the stall took their deadline
    * from the clock of the last tick, from before the stall, so they would time out at once
    * although none of their replies could be read yet. They are the calls whose deadline is that
-   * clock's (`#clock + timeoutMs`): each gets its whole deadline from now. Calls started before
-   * the stall keep theirs (the deferral above lets their replies be read first). The list stays
-   * in deadline order: these are its newest calls.
+   * clock's (`#clock + timeoutMs`): each gets its whole deadline from now, once. Once only: a
+   * call whose deadline was given again shares the new clock's deadline, and ticks that keep
+   * coming late (a loaded machine) must not push it on forever; so no call times out later
+   * than its deadline plus one stall. Calls started before the stall keep theirs (the deferral
+   * above lets their replies be read first). The list stays in deadline order: these are its
+   * newest calls.
    */
   #restartStalled(now: number): void {
     const stale = this.#clock + this.timeoutMs;
     const deadline = now + this.timeoutMs;
     for (let entry = this.#head; entry !== undefined; entry = entry.next) {
-      if (!entry.settled && entry.deadline === stale) entry.deadline = deadline;
+      if (!entry.settled && !entry.restarted && entry.deadline === stale) {
+        entry.deadline = deadline;
+        entry.restarted = true;
+      }
     }
   }
 

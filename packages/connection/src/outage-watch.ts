@@ -37,10 +37,8 @@ const noop = (): void => {};
  *   connection says so ({@link OutageWatch.markUnusable}).
  * - `unusable` → `ready` by the probes: one PING kept in flight (on a frozen server it answers the
  *   moment the server resumes), a probe at least every `probeIntervalMs` and at every `ready` of
- *   the client; an owned client that stays stuck is reset, so that a blackholed link is replaced:
- *   when a PING has been unanswered for a whole probe interval (timed from the PING), or when a
- *   connection attempt is still not ready at the second probe tick that finds it under way (one
- *   to two intervals: a slow handshake, a Sentinel lookup under load, gets that grace).
+ *   the client; an owned client that stays stuck (a PING unanswered for a whole probe interval, or
+ *   a handshake that never completes) is reset, so that a blackholed link is replaced.
  */
 export class OutageWatch {
   readonly #host: WatchHost;
@@ -49,13 +47,9 @@ export class OutageWatch {
   #since = now();
   #stopped = false;
   #probing = false;
-  /** When the recovery PING in flight was sent (0: none). */
   #pingSince = 0;
-  /** Probe ticks that found a connection attempt under way and not ready. */
   #stuckTicks = 0;
   #timer: NodeJS.Timeout | undefined;
-  /** When {@link OutageWatch.#timer} fires. */
-  #timerDue = 0;
   #outages = 0;
   #unusableMs = 0;
   #lastOutageMs = 0;
@@ -167,29 +161,10 @@ export class OutageWatch {
     this.#host.changed(from, to, reason, error);
   }
 
-  /** Probes again in `delayMs` at the latest (an earlier pending probe stays). */
-  #scheduleProbe(delayMs: number = this.#host.probeIntervalMs): void {
-    if (this.#stopped) return;
-    const due = now() + delayMs;
-    if (this.#timer !== undefined) {
-      if (this.#timerDue <= due) return;
-      clearTimeout(this.#timer);
-    }
-    this.#timerDue = due;
-    this.#timer = setTimeout(this.#onTimer, Math.max(0, delayMs));
+  #scheduleProbe(): void {
+    if (this.#timer !== undefined || this.#stopped) return;
+    this.#timer = setTimeout(this.#onTimer, this.#host.probeIntervalMs);
     this.#timer.unref();
-  }
-
-  /**
-   * Whether the stuck condition that began at `since` has lasted a whole probe interval; if not
-   * yet, a probe is scheduled for the moment it will have (+1 ms: a timer may fire a fraction of
-   * a millisecond early on this clock).
-   */
-  #stuckFor(since: number): boolean {
-    const waited = now() - since;
-    if (waited >= this.#host.probeIntervalMs) return true;
-    this.#scheduleProbe(this.#host.probeIntervalMs - waited + 1);
-    return false;
   }
 
   readonly #onTimer = (): void => {
@@ -207,7 +182,7 @@ export class OutageWatch {
       // A PING is in flight. Left alone it answers as soon as a frozen server resumes; but after a
       // whole probe interval the link may be dead (a blackhole drops bytes): an owned client
       // starts afresh; a client passed in is not ours to reset.
-      if (owned && this.#pingSince !== 0 && this.#stuckFor(this.#pingSince)) {
+      if (owned && this.#pingSince !== 0 && now() - this.#pingSince >= this.#host.probeIntervalMs) {
         this.#pingSince = 0;
         resetSockets(client);
       }
