@@ -91,9 +91,8 @@ function redisPackages() {
 
 function summarize() {
   let passed = 0;
-  let failed = 0;
   let skipped = 0;
-  /** One line per failed test: pass, file, name and the first line of its failure. */
+  /** One line per failure (the count of failures): pass, file, test, first line of its error. */
   const failures = [];
   for (const base of ['packages', 'apps', 'tooling', 'checks']) {
     const dir = join(root, base);
@@ -102,9 +101,10 @@ function summarize() {
       // vitest.json, plus one vitest.<variant>.json per extra pass (ioredis6, node22, node24).
       const results = join(dir, name, '.test-results');
       if (!existsSync(results)) continue;
-      const reports = readdirSync(results).filter((f) => /^vitest(\.[\w-]+)?\.json$/.test(f));
-      for (const report of reports) {
-        const pass = report.replace(/^vitest\.?|json$/g, '').replace(/\.$/, '') || 'default';
+      for (const report of readdirSync(results)) {
+        const match = /^vitest(?:\.([\w-]+))?\.json$/.exec(report);
+        if (match === null) continue;
+        const pass = match[1] ?? 'default';
         const suites = JSON.parse(readFileSync(join(results, report), 'utf8')).testResults ?? [];
         for (const suite of suites) {
           const file = relative(root, suite.name ?? '');
@@ -112,7 +112,6 @@ function summarize() {
           const bad = tests.filter((t) => t.status === 'failed');
           passed += tests.filter((t) => t.status === 'passed').length;
           skipped += tests.filter((t) => t.status === 'skipped' || t.status === 'pending').length;
-          failed += bad.length;
           for (const t of bad) {
             failures.push(
               `[${pass}] ${file} > ${t.fullName ?? t.title}: ${firstLine(t.failureMessages?.[0])}`,
@@ -120,14 +119,13 @@ function summarize() {
           }
           // A file that failed outside its tests (import error, a throwing beforeAll) counts once.
           if (suite.status === 'failed' && bad.length === 0) {
-            failed += 1;
             failures.push(`[${pass}] ${file}: ${firstLine(suite.message)}`);
           }
         }
       }
     }
   }
-  return { passed, failed, skipped, failures };
+  return { passed, failed: failures.length, skipped, failures };
 }
 
 /** The first non-empty line of a failure message, short enough for a CI log's tail. */
